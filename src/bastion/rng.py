@@ -42,6 +42,7 @@ _SLOT_BITS = 8
 
 
 def _mix(z: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    # uint64 arithmetic wraps modulo 2**64 on purpose.
     z = (z ^ (z >> np.uint64(30))) * _M1
     z = (z ^ (z >> np.uint64(27))) * _M2
     return z ^ (z >> np.uint64(31))
@@ -77,9 +78,10 @@ class Streams:
         e = np.asarray(entity, dtype=np.int64).astype(np.uint64)
         c = np.asarray(counter, dtype=np.int64).astype(np.uint64)
         s = np.asarray(slot, dtype=np.int64).astype(np.uint64)
-        ek = _mix(key ^ _mix((e + np.uint64(1)) * _GAMMA))
-        ctr = (c << np.uint64(_SLOT_BITS)) | s
-        return _mix(_mix(ek + (ctr + np.uint64(1)) * _GAMMA))
+        with np.errstate(over="ignore"):  # wrap-around is the point of the mixer
+            ek = _mix(key ^ _mix((e + np.uint64(1)) * _GAMMA))
+            ctr = (c << np.uint64(_SLOT_BITS)) | s
+            return _mix(_mix(ek + (ctr + np.uint64(1)) * _GAMMA))
 
     def uniform(
         self, subsystem: str, entity: ArrayLike, counter: ArrayLike, slot: ArrayLike = 0
