@@ -1,0 +1,136 @@
+"""One decision epoch of the doctrine: jammers first (area effectors), then point effectors.
+
+1. Weapons control: hold → nothing; tight / free → a track is a candidate only when its
+   P(hostile) clears the matching threshold and it threatens an asset (P(reaches) above
+   ``MIN_P_REACH``, an ASSUMED floor so a drone gliding away after a fail-safe is left alone).
+2. Jammers radiate while a candidate is inside their activation range (they act on every
+   susceptible drone in their footprint; the planner only switches them).
+3. Soft kill first: a candidate inside a radiating jammer's nominal footprint is left to
+   it for ``soft_kill_wait_s`` unless its time-to-go falls below ``kinetic_reserve_s``.
+4. Point effectors: feasibility from envelopes, track quality and rules of engagement; the
+   assignment solver picks effector–track pairs (one shot each per epoch; shoot-look-shoot
+   re-plans once each shot is assessed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bastion.assess.threat import Threats
+from bastion.respond.assign import solve
+from bastion.respond.effectors import EffectorState
+from bastion.respond.jamming import radius_m
+from bastion.respond.kinetic import intercepts
+from bastion.respond.roe import NoFireZones
+from bastion.scenario.schema import Doctrine
+
+__all__ = ["Proposal", "plan"]
+
+MIN_P_REACH = 0.05  # ASSUMED
+JAMMER_HOLD_S = 60.0  # ASSUMED: keep radiating this long after the last candidate left
+# ASSUMED nominal receiver the defender plans against (it cannot know the threat's):
+NOMINAL_RX = {"g_rx_dbi": -10.0, "signal_dbw": -160.0, "threshold_db": 35.0}
+
+
+@dataclass(frozen=True)
+class Proposal:
+    effector: int
+    track_row: int
+    pk: float
+    p_nfz: float
+    t_flight_s: float
+    reason: str
+
+
+def jammer_radius_m(eff: EffectorState, j: int) -> float:
+    jam = dict(eff.jammers)[j]
+    thr = jam.spoof_capture_margin_db if jam.mode == "spoof" else NOMINAL_RX["threshold_db"]
+    return radius_m(jam.eirp_dbw, jam.frequency_mhz, NOMINAL_RX["g_rx_dbi"],
+                    NOMINAL_RX["signal_dbw"], thr)
+
+
+def candidates(doctrine: Doctrine, p_hostile: NDArray[np.float64], confirmed: NDArray[np.bool_],
+               threats: Threats) -> NDArray[np.bool_]:
+    if doctrine.weapons_control == "hold":
+        return np.zeros_like(confirmed)
+    thr = doctrine.p_hostile_free if doctrine.weapons_control == "free" else \
+        doctrine.p_hostile_tight
+    return confirmed & (p_hostile >= thr) & (threats.p_reach >= MIN_P_REACH)
+
+
+def switch_jammers(t_s: float, eff: EffectorState, pos: NDArray[np.float64],
+                   cand: NDArray[np.bool_]) -> list[tuple[int, bool]]:
+    """Turn jammers on/off; returns the changes (effector, on)."""
+    changes = []
+    for j, jam in eff.jammers:
+        if cand.any():
+            d = np.linalg.norm(pos[cand, :2] - eff.pos[j, :2], axis=1)
+            if (d <= jam.activation_range_m).any():
+                eff.last_need_s[j] = t_s
+        want = t_s - eff.last_need_s[j] <= JAMMER_HOLD_S
+        if want != eff.radiating[j]:
+            eff.radiating[j] = want
+            changes.append((j, bool(want)))
+    return changes
+
+
+def plan(
+    t_s: float, doctrine: Doctrine, eff: EffectorState, x: NDArray[np.float64],
+    P: NDArray[np.float64], cand: NDArray[np.bool_], threats: Threats,
+    busy_tracks: NDArray[np.bool_],
+    soft_since_s: NDArray[np.float64], nfz: NoFireZones, wind: NDArray[np.float64],
+    expected_delay_s: float, asset_xy: NDArray[np.float64],
+) -> list[Proposal]:
+    """Point-effector proposals for this epoch. ``soft_since_s`` is updated in place."""
+    # Soft kill first: a track heading for an asset that a radiating jammer's footprint
+    # covers is left to the jammer until it has spent soft_kill_wait_s inside the footprint
+    # without going down, or until its time-to-go falls below the kinetic reserve.
+    inside = np.zeros(cand.shape[0], bool)
+    protected = np.zeros(cand.shape[0], bool)
+    for j, _ in eff.jammers:
+        if eff.radiating[j]:
+            r_j = jammer_radius_m(eff, j)
+            inside |= np.linalg.norm(x[:, :2] - eff.pos[j, :2], axis=1) <= r_j
+            protected |= np.linalg.norm(asset_xy[threats.asset] - eff.pos[j, :2], axis=1) <= r_j
+    soft_since_s[inside & np.isnan(soft_since_s)] = t_s
+    hold_soft = np.zeros_like(cand)
+    if doctrine.soft_kill_first:
+        waited = t_s - np.nan_to_num(soft_since_s, nan=t_s)
+        hold_soft = protected & (waited < doctrine.soft_kill_wait_s) & (
+            threats.time_to_go_s > doctrine.kinetic_reserve_s)
+    tgt = np.flatnonzero(cand & ~busy_tracks & ~hold_soft)
+    weap = np.flatnonzero(eff.ready(t_s))
+    if tgt.size == 0 or weap.size == 0:
+        return []
+    delay = eff.reaction_s[weap] + expected_delay_s
+    ic = intercepts(eff.pos[weap], eff.speed_mps[weap], delay, eff.min_range_m[weap],
+                    eff.max_range_m[weap], eff.max_alt_m[weap], eff.pk_max[weap],
+                    eff.required_sigma_m[weap], eff.error_scale_m[weap],
+                    eff.cross_scale_mps[weap], ~eff.gun[weap], x[tgt], P[tgt])
+    feas = ic.feasible & (ic.pk > 0)
+    p_nfz = np.zeros_like(ic.pk)
+    if nfz and feas.any():
+        vel = np.broadcast_to(x[tgt][None, :, 3:], ic.point.shape)
+        p_nfz = ic.pk * nfz.p_debris(ic.point, vel, wind)
+        gun = eff.gun[weap]
+        if gun.any():
+            p_nfz[gun] += (1 - ic.pk[gun]) * nfz.p_rounds(
+                np.broadcast_to(eff.pos[weap][gun][:, None, :], ic.point[gun].shape),
+                ic.point[gun], np.broadcast_to(eff.round_max_range_m[weap][gun][:, None],
+                                               ic.range_m[gun].shape))
+        feas &= p_nfz <= doctrine.nfz_epsilon
+    if not feas.any():
+        return []
+    method = "greedy" if doctrine.assignment == "greedy" else "auto"
+    sol = solve(np.where(feas, ic.pk, 0.0), threats.value[tgt], capacity=1, feasible=feas,
+                cost=eff.cost_usd[weap], cost_weight=doctrine.cost_weight,
+                time_limit_s=0.05 if method == "auto" else None, method=method)
+    out = []
+    wi, ti = np.nonzero(sol.shots)
+    for a, b in zip(wi, ti, strict=True):
+        out.append(Proposal(int(weap[a]), int(tgt[b]), float(ic.pk[a, b]), float(p_nfz[a, b]),
+                            float(ic.t_flight_s[a, b]), sol.method))
+    return out

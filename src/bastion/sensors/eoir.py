@@ -1,0 +1,66 @@
+"""EO/IR turret: slew-to-cue, one target at a time, good classification; IR only at night.
+
+The assess stage cues it (``cue(track_id, position, t)``) at the most threatening track whose
+identity is still uncertain. After the slew it dwells, reporting whatever real object lies
+within its field of view near the cued position, with a class report that is right with
+``p_correct_class``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bastion.rng import Streams
+from bastion.scenario.schema import EOIR
+from bastion.sensors.base import K
+from bastion.sensors.point import PointSensor
+from bastion.world.air import AirState
+
+__all__ = ["EOIRSensor"]
+
+_FOV_M = 150.0  # ASSUMED: how far from the cue a real object still falls in the frame
+
+
+class EOIRSensor(PointSensor):
+    kind = "eoir"
+
+    def __init__(self, cfg: EOIR, index: int, pos_enu: NDArray[np.float64], night: bool) -> None:
+        super().__init__(index, pos_enu, cfg.period_s, cfg.sigma_position_m)
+        self.cfg = cfg
+        self.range_m = cfg.range_night_m if night else cfg.range_day_m
+        self.cue_track = -1
+        self.cue_pos = np.zeros(3)
+        self.cue_vel = np.zeros(3)
+        self.cue_t = -np.inf
+        self.busy_until = -np.inf
+        pc = cfg.p_correct_class
+        conf = np.full((K, K), (1 - pc) / (K - 1))
+        np.fill_diagonal(conf, pc)
+        self.confusion = conf  # P(reported class j | true class i)
+
+    def free(self, t_s: float) -> bool:
+        return t_s >= self.busy_until
+
+    def cue(self, track_id: int, pos: NDArray[np.float64], vel: NDArray[np.float64],
+            t_s: float) -> None:
+        self.cue_track = track_id
+        self.cue_pos, self.cue_vel, self.cue_t = pos.copy(), vel.copy(), t_s
+        self.busy_until = t_s + self.cfg.slew_time_s + self.cfg.dwell_s
+
+    def _candidates(self, air: AirState, t_k: float, k: int, streams: Streams):
+        on = self.cue_track >= 0 and self.cue_t + self.cfg.slew_time_s <= t_k < self.busy_until
+        if not on:
+            return np.zeros(0, np.int64), np.zeros(0), np.zeros((0, K))
+        look = self.cue_pos + self.cue_vel * (t_k - self.cue_t)
+        idx = self._in_range(air, self.range_m)
+        d = np.linalg.norm(air.pos[idx] - look, axis=1)
+        idx = idx[d <= _FOV_M]
+        if idx.size == 0:
+            return idx, np.zeros(0), np.zeros((0, K))
+        # the class report: a draw against the true row of the confusion matrix
+        u = streams.uniform(self.key, idx, k, 7)
+        cum = np.cumsum(self.confusion[air.kind[idx]], axis=1)
+        reported = (u[:, None] > cum).sum(axis=1).clip(0, K - 1)
+        ev = np.log(self.confusion[:, reported].T)  # log P(report | each class)
+        return idx, np.full(idx.size, self.cfg.pd), ev

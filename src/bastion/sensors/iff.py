@@ -1,0 +1,34 @@
+"""IFF interrogator: own aircraft with a working transponder reply, with some probability.
+
+Identity can be wrong or late: a transponder that is off, or replies lost at the
+interrogation period, leave an own aircraft to be judged by its kinematics alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bastion.rng import Streams
+from bastion.scenario.schema import IFF
+from bastion.sensors.point import PointSensor, evidence_rows
+from bastion.world.air import AirState, Kind
+
+__all__ = ["IFFSensor"]
+
+_LIKELIHOOD = (1e-4, 1e-4, 1.0)  # a valid mode-4/5 reply is all but proof of a friend
+_SIGMA_M = 60.0  # ASSUMED: secondary-radar position error
+
+
+class IFFSensor(PointSensor):
+    kind = "iff"
+
+    def __init__(self, cfg: IFF, index: int, pos_enu: NDArray[np.float64]) -> None:
+        super().__init__(index, pos_enu, cfg.interrogation_period_s, _SIGMA_M)
+        self.cfg = cfg
+
+    def _candidates(self, air: AirState, t_k: float, k: int, streams: Streams):
+        idx = self._in_range(air, self.cfg.range_m)
+        idx = idx[(air.kind[idx] == Kind.OWN) & air.transponder[idx]]
+        return idx, np.full(idx.size, self.cfg.reply_probability), evidence_rows(
+            idx.size, _LIKELIHOOD)

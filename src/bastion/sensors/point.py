@@ -1,0 +1,73 @@
+"""Sensors that report 3-D positions of selected objects at a fixed period.
+
+Passive RF (a direction-finding network), IFF (secondary-radar replies) and EO/IR (a
+laser-ranged turret) differ only in *who* they can see and what class evidence they
+carry; the timing, noise and batching are shared here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bastion.rng import Streams
+from bastion.sensors.base import Detections, K
+from bastion.world.air import AirState
+
+__all__ = ["PointSensor"]
+
+
+class PointSensor:
+    """Base: subclasses choose visible objects (``_candidates``) and evidence rows."""
+
+    kind = "point"
+
+    def __init__(self, index: int, pos_enu: NDArray[np.float64], period_s: float,
+                 sigma_m: float) -> None:
+        self.index = index
+        self.pos = pos_enu
+        self.period = period_s
+        self.sigma = sigma_m
+        self.key = f"{self.kind}/{index}"
+        self.tick = 0  # index of the next report epoch
+
+    def skip_to(self, t_s: float) -> None:
+        self.tick = max(self.tick, int(t_s // self.period))
+
+    def observe(self, air: AirState, t1_s: float, streams: Streams) -> Detections:
+        out = []
+        while (self.tick + 1) * self.period <= t1_s + 1e-9:
+            t_k = (self.tick + 1) * self.period
+            out.append(self._epoch(air, t1_s, t_k, streams, self.tick))
+            self.tick += 1
+        return Detections.concat(out)
+
+    def _candidates(self, air: AirState, t_k: float, k: int, streams: Streams
+                    ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+        """(rows, detection probability, evidence (n, K)) of objects this sensor could report."""
+        raise NotImplementedError
+
+    def _epoch(self, air: AirState, t1_s: float, t_k: float, streams: Streams, k: int
+               ) -> Detections:
+        idx, pd, ev = self._candidates(air, t_k, k, streams)
+        if idx.size == 0:
+            return Detections.empty()
+        hit = streams.uniform(self.key, idx, k, 0) < pd
+        idx, ev = idx[hit], ev[hit]
+        if idx.size == 0:
+            return Detections.empty()
+        p = air.pos[idx] - air.vel[idx] * (t1_s - t_k)
+        z = p + self.sigma * streams.normal(self.key, idx[:, None], k, np.array([1, 2, 3]))
+        m = idx.size
+        R = np.broadcast_to(np.eye(3) * self.sigma**2, (m, 3, 3)).copy()
+        return Detections(np.full(m, t_k), np.full(m, self.index, np.int64), z, R, ev,
+                          idx.astype(np.int64))
+
+    def _in_range(self, air: AirState, range_m: float) -> NDArray[np.int64]:
+        idx = np.flatnonzero(air.airborne)
+        d2 = np.sum((air.pos[idx] - self.pos) ** 2, axis=1)
+        return idx[d2 <= range_m**2]
+
+
+def evidence_rows(n: int, likelihood: tuple[float, ...]) -> NDArray[np.float64]:
+    return np.broadcast_to(np.log(np.asarray(likelihood, float)), (n, K)).copy()

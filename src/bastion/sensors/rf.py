@@ -1,0 +1,34 @@
+"""Passive RF: hears only drones with an active control/video link.
+
+An autonomous GNSS drone is silent and invisible to it — the planner's RF sensor buys
+nothing against a pre-programmed raid, which is the point of modelling it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bastion.rng import Streams
+from bastion.scenario.schema import PassiveRF
+from bastion.sensors.point import PointSensor, evidence_rows
+from bastion.world.air import AirState
+
+__all__ = ["RFSensor"]
+
+# ASSUMED: a drone-protocol emitter is strong evidence of a drone; birds never emit; own
+# aircraft emit but on other protocols, which a DF network mostly rejects.
+_LIKELIHOOD = (0.9, 1e-4, 0.02)
+
+
+class RFSensor(PointSensor):
+    kind = "rf"
+
+    def __init__(self, cfg: PassiveRF, index: int, pos_enu: NDArray[np.float64]) -> None:
+        super().__init__(index, pos_enu, cfg.period_s, cfg.sigma_position_m)
+        self.cfg = cfg
+
+    def _candidates(self, air: AirState, t_k: float, k: int, streams: Streams):
+        idx = self._in_range(air, self.cfg.range_m)
+        idx = idx[air.emits_rf[idx]]
+        return idx, np.full(idx.size, self.cfg.pd), evidence_rows(idx.size, _LIKELIHOOD)

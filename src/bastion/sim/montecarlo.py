@@ -1,0 +1,156 @@
+"""Monte Carlo: many seeded replications, in parallel, identical whatever the worker count.
+
+Replication *r* draws only from streams keyed by (seed, r, subsystem, entity), so its
+result does not depend on which process runs it or in which order; results are put back in
+replication order before anything is summarised. Two variants run on the same seed see the
+same drones, weather and sensor noise (common random numbers), so their difference is paired.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from bastion._version import __version__
+from bastion.scenario.load import load_scenario, scenario_hash
+from bastion.scenario.schema import Scenario
+from bastion.sim.engine import SimResult, simulate
+
+__all__ = ["MonteCarloResult", "monte_carlo", "summarise"]
+
+# The outcomes a planner reads first, in report order.
+HEADLINE = ("shot_down", "forced_down", "forced_down_crashed", "leaked", "assets_hit",
+            "any_asset_hit", "shots", "cost_usd", "shots_at_birds", "shots_at_own",
+            "nfz_impacts")
+
+
+@dataclass
+class MonteCarloResult:
+    scenario: Scenario
+    scenario_hash: str
+    seed: int
+    runs: int
+    outcomes: pa.Table  # one row per replication, in replication order
+    events: pa.Table  # every replication's event log
+    representative: SimResult  # re-run with a trace for the map
+    wall_s: float
+    steps: int
+    in_coverage_steps: int
+    workers: int
+
+    def column(self, name: str) -> np.ndarray:
+        return self.outcomes.column(name).to_numpy(zero_copy_only=False).astype(float)
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        return summarise(self.outcomes)
+
+    def provenance(self) -> dict[str, Any]:
+        return {"bastion_version": __version__, "scenario": self.scenario.name,
+                "scenario_sha256": self.scenario_hash, "seed": self.seed, "runs": self.runs,
+                "workers": self.workers, "events_schema_version": "1"}
+
+
+def summarise(outcomes: pa.Table) -> dict[str, dict[str, float]]:
+    """Mean, Monte Carlo standard error and 5th/95th percentiles of every outcome column."""
+    out: dict[str, dict[str, float]] = {}
+    for name in outcomes.column_names:
+        if name == "replication":
+            continue
+        v = outcomes.column(name).to_numpy(zero_copy_only=False).astype(float)
+        v = v[np.isfinite(v)]
+        n = v.size
+        if n == 0:
+            out[name] = {"mean": math.nan, "se": math.nan, "p05": math.nan, "p95": math.nan,
+                         "n": 0}
+            continue
+        out[name] = {
+            "mean": float(v.mean()),
+            "se": float(v.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan,
+            "p05": float(np.percentile(v, 5)),
+            "p95": float(np.percentile(v, 95)),
+            "n": int(n),
+        }
+    return out
+
+
+def _one(args: tuple[Scenario, int, int]) -> tuple[int, dict[str, float], pa.Table, int, int]:
+    sc, rep, seed = args
+    r = simulate(sc, rep, seed=seed)
+    row = dict(r.outcome)
+    for name, n in r.shots_by_effector.items():
+        row[f"shots:{name}"] = float(n)
+    for name, c in r.cost_by_effector.items():
+        row[f"cost_usd:{name}"] = float(c)
+    return rep, row, r.events, r.steps, r.in_coverage_steps
+
+
+def _chunks(n: int, size: int) -> Iterator[range]:
+    for i in range(0, n, size):
+        yield range(i, min(n, i + size))
+
+
+def _init_worker() -> None:
+    # One BLAS thread per worker: replications are the parallelism.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+
+def monte_carlo(scenario: Scenario | str, runs: int = 100, *, seed: int | None = None,
+                workers: int = 1, progress: Callable[[int], None] | None = None,
+                first_replication: int = 0) -> MonteCarloResult:
+    """Run ``runs`` replications; ``progress(k)`` is called as each one finishes."""
+    sc = load_scenario(scenario) if isinstance(scenario, str) else scenario
+    if runs < 1:
+        raise ValueError("runs must be at least 1")
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    seed = sc.seed if seed is None else int(seed)
+    reps = range(first_replication, first_replication + runs)
+    t0 = time.perf_counter()
+    results: dict[int, tuple[dict[str, float], pa.Table, int, int]] = {}
+    jobs = [(sc, r, seed) for r in reps]
+    if workers == 1:
+        for j in jobs:
+            rep, row, ev, st, cst = _one(j)
+            results[rep] = (row, ev, st, cst)
+            if progress:
+                progress(1)
+    else:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
+            chunk = max(1, min(16, runs // (4 * workers) or 1))
+            for rep, row, ev, st, cst in pool.map(_one, jobs, chunksize=chunk):
+                results[rep] = (row, ev, st, cst)
+                if progress:
+                    progress(1)
+    wall = time.perf_counter() - t0
+    rows = [results[r][0] for r in reps]
+    cols = sorted({k for row in rows for k in row})
+    table = pa.table({"replication": pa.array(list(reps), pa.int32()),
+                      **{c: pa.array([row.get(c, math.nan) for row in rows], pa.float64())
+                         for c in cols}})
+    events = pa.concat_tables([results[r][1] for r in reps])
+    rep_idx = representative_replication(table)
+    rep_run = simulate(sc, rep_idx, seed=seed, record=True)
+    return MonteCarloResult(sc, scenario_hash(sc), seed, runs, table, events, rep_run, wall,
+                            sum(results[r][2] for r in reps), sum(results[r][3] for r in reps),
+                            workers)
+
+
+def representative_replication(outcomes: pa.Table) -> int:
+    """The replication whose headline outcomes sit closest to the means (scaled by spread)."""
+    names = [n for n in HEADLINE if n in outcomes.column_names]
+    m = np.column_stack([outcomes.column(n).to_numpy(zero_copy_only=False).astype(float)
+                         for n in names])
+    m = np.nan_to_num(m)
+    sd = m.std(axis=0)
+    sd[sd == 0] = 1.0
+    d = np.sum(((m - m.mean(axis=0)) / sd) ** 2, axis=1)
+    return int(outcomes.column("replication")[int(np.argmin(d))].as_py())
