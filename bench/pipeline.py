@@ -1,0 +1,96 @@
+"""Pipeline throughput: replications/s, steps/replication, µs per in-coverage step, peak memory.
+
+Cases: the built-in ``khmeimim-2018`` and a 1,000-drone raid (khmeimim-2018's geometry with
+the raids scaled up), each run in a fresh process so peak memory is its own. BLAS is pinned
+to one thread; the Monte Carlo case also runs on all cores through the normal process pool.
+
+    python bench/pipeline.py            # full
+    python bench/pipeline.py --quick    # fewer replications
+"""
+
+from __future__ import annotations
+
+import os
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_v] = "1"
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import multiprocessing as mp  # noqa: E402
+import resource  # noqa: E402
+import time  # noqa: E402
+
+
+def _swarm(n: int):
+    from bastion.scenario import load_scenario, with_overrides
+
+    sc = load_scenario("khmeimim-2018")
+    k = round(n * 10 / 13)
+    return with_overrides(sc, {"raids.khmeimim-raid.count": k,
+                               "raids.tartus-raid.count": n - k,
+                               "name": f"khmeimim-2018-x{n}"})
+
+
+def _case(name: str, runs: int, workers: int, q: mp.Queue) -> None:
+    from bastion.scenario import load_scenario
+    from bastion.sim.engine import simulate
+    from bastion.sim.montecarlo import monte_carlo
+
+    sc = load_scenario(name) if not name.startswith("swarm") else _swarm(int(name[5:]))
+    simulate(sc, 10_000)  # warm-up: imports, caches
+    t0 = time.perf_counter()
+    steps = cov = 0
+    sim_s = 0.0
+    for r in range(runs):
+        res = simulate(sc, r)
+        steps += res.steps
+        cov += res.in_coverage_steps
+        sim_s += res.t_end_s
+    wall = time.perf_counter() - t0
+    out = {"case": sc.name, "runs": runs, "wall_s": wall, "reps_per_s_1core": runs / wall,
+           "steps_per_rep": steps / runs, "us_per_step": 1e6 * wall / max(steps, 1),
+           "sim_time_per_wall_time": sim_s / wall,
+           "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    if workers > 1:
+        t0 = time.perf_counter()
+        monte_carlo(sc, runs * workers, workers=workers)
+        out["reps_per_s_all_cores"] = runs * workers / (time.perf_counter() - t0)
+        out["workers"] = workers
+    q.put(out)
+
+
+def run(name: str, runs: int, workers: int) -> dict:
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=_case, args=(name, runs, workers, q))
+    p.start()
+    res = q.get()
+    p.join()
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--json", type=str, default="")
+    a = ap.parse_args()
+    cores = os.cpu_count() or 1
+    print(f"bastion pipeline bench — {cores} cores, BLAS pinned to 1 thread")
+    results = [run("khmeimim-2018", 5 if a.quick else 20, cores),
+               run("swarm1000", 1, 1)]
+    hdr = (f"{'case':24s} {'reps/s 1 core':>13s} {'reps/s all':>10s} {'steps/rep':>9s} "
+           f"{'µs/step':>8s} {'sim s/wall s':>12s} {'peak MiB':>9s}")
+    print(hdr)
+    for r in results:
+        print(f"{r['case']:24s} {r['reps_per_s_1core']:13.2f} "
+              f"{r.get('reps_per_s_all_cores', float('nan')):10.2f} {r['steps_per_rep']:9.0f} "
+              f"{r['us_per_step']:8.0f} {r['sim_time_per_wall_time']:12.1f} "
+              f"{r['peak_rss_mib']:9.0f}")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"cores": cores, "results": results}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
