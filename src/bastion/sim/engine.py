@@ -143,6 +143,7 @@ class _Run:
         self.track_truth = np.full(1024, -1, np.int64)
         self.soft_since: dict[int, float] = {}
         self.own_jammed = np.zeros(self.air.n, bool)
+        self.threat_ids: set[int] = set()  # tracks that were engageable at the last epoch
         self.steps = 0
         self.cov_steps = 0
         self.trace_rows: list[tuple[NDArray[Any], ...]] = []
@@ -310,6 +311,7 @@ class _Run:
                     mark[k] = t
                     self.log.add(t, kind, drone=int(k), xyz=self.air.pos[k])
         cand = candidates(self.doctrine, pc[:, 0], tracks.confirmed, threats)
+        self.threat_ids = set(tracks.id[cand].tolist())
         self._log_jammers(t, switch_jammers(t, self.eff, x[:, :3], cand))
         self._cue_eo(t, tracks.id, x, pc, threats)
         if t + 1e-9 < self.next_decision:
@@ -396,6 +398,10 @@ class _Run:
         if rows.size == 0 or eff.rounds[w] <= 0:
             self._release(e, _S.EXPIRED, t_f, "track lost before firing")
             return
+        if e.track not in self.threat_ids:
+            # e.g. the drone was captured by the spoofer and turned away after approval
+            self._release(e, _S.EXPIRED, t_f, "no longer a threat")
+            return
         x, P = trk.predict(t_f)
         r = rows[0]
         ic = intercepts(eff.pos[w:w + 1], eff.speed_mps[w:w + 1], np.zeros(1),
@@ -414,8 +420,11 @@ class _Run:
         if eff.rounds[w] == 0:
             eff.reload_done_s[w] = t_f + eff.reload_s[w]
         eff.busy_until_s[w] = t_f + eff.interval_s[w]
-        # what is really there: the nearest airborne object to where the track says
-        live = np.flatnonzero(self.air.airborne)
+        # what is really there: the nearest object still flying at the moment of firing
+        # (a drone killed by another shooter a moment later is still a real target now)
+        flying = self.air.airborne.copy()
+        flying[: self.nd] |= self.air.t_fate_s > t_f
+        live = np.flatnonzero(flying)
         aim = x[r, :3]
         truth = -1
         if live.size:
@@ -531,7 +540,7 @@ class _Run:
 
     def _trace(self, t: float) -> None:
         air = self.air
-        live = np.flatnonzero(air.airborne & (air.kind != Kind.BIRD))
+        live = np.flatnonzero(air.airborne)
         tr = self.tracker.tracks
         conf = np.flatnonzero(tr.confirmed)
         self.trace_rows.append((
