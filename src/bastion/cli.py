@@ -154,6 +154,45 @@ def validate(
     raise typer.Exit(0 if res["consistent"] else 1)
 
 
+@app.command()
+def compare(
+    scenario: Annotated[str, typer.Argument(help="built-in name or YAML file")] = "khmeimim-2018",
+    a: Annotated[list[str] | None, typer.Option(
+        "--a", help="variant A override PATH=VALUE (repeatable; none = scenario as is)")] = None,
+    b: Annotated[list[str] | None, typer.Option(
+        "--b", help="variant B override PATH=VALUE (repeatable)")] = None,
+    runs: Annotated[int, typer.Option(min=2)] = 50,
+    seed: Annotated[int | None, typer.Option(min=0)] = None,
+    workers: Annotated[int, typer.Option(min=1)] = default_workers(),
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Compare two variants on the same seeds: paired differences (B − A) with 95 % CIs.
+
+    Example: bastion compare khmeimim-2018 --b doctrine.assignment=optimal
+    """
+    from bastion.outcome.compare import paired_differences
+    from bastion.sim.montecarlo import HEADLINE
+
+    if not b:
+        fail("compare needs at least one --b PATH=VALUE to say how variant B differs")
+    sa, sb = load(scenario, a), load(scenario, b)
+    ma = run_mc(sa, runs, seed, workers, "A: " + (", ".join(a) if a else "as is"))
+    mb = run_mc(sb, runs, seed, workers, "B: " + ", ".join(b))
+    rows = paired_differences(ma, mb, [*HEADLINE, "mean_kill_margin_s"])
+    if as_json:
+        console.print_json(json.dumps({"a": a or [], "b": b, "runs": runs, "seed": ma.seed,
+                                       "paired": rows}))
+        return
+    t = Table(title=f"{sa.name}: B − A on {runs} paired replications (seed {ma.seed})")
+    for c in ("outcome", "A mean", "B mean", "B − A", "95 % CI"):
+        t.add_column(c, justify="left" if c == "outcome" else "right")
+    for r in rows:
+        t.add_row(str(r["outcome"]), f"{r['a_mean']:.3g}", f"{r['b_mean']:.3g}",
+                  f"{r['diff_mean']:+.3g}", f"[{r['ci95_low']:+.3g}, {r['ci95_high']:+.3g}]")
+    console.print(t)
+    console.print("A: " + (", ".join(a) if a else "scenario as is") + "   B: " + ", ".join(b))
+
+
 @scen_app.callback()
 def scenarios(ctx: typer.Context) -> None:
     """List the built-in scenarios."""
