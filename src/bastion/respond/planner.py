@@ -7,9 +7,13 @@
    susceptible drone in their footprint; the planner only switches them).
 3. Soft kill first: a candidate inside a radiating jammer's nominal footprint is left to
    it for ``soft_kill_wait_s`` unless its time-to-go falls below ``kinetic_reserve_s``.
-4. Point effectors: feasibility from envelopes, track quality and rules of engagement; the
-   assignment solver picks effector–track pairs (one shot each per epoch; shoot-look-shoot
-   re-plans once each shot is assessed).
+4. Point effectors: feasibility from envelopes, track quality and rules of engagement. One
+   weapon–target assignment covers the threats engageable now *and* those not yet in reach
+   (threats heading for an asset inside the effector's envelope, and threats left to a
+   jammer), with each effector's capacity its rounds left (up to a planning horizon). An
+   effector fires this epoch at its best current target; when the plan gives its rounds to
+   threats still to come, it holds them in reserve. Shoot-look-shoot: each shot is assessed
+   before its target is planned again.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from bastion.scenario.schema import Doctrine
 __all__ = ["Proposal", "plan"]
 
 MIN_P_REACH = 0.05  # ASSUMED
+PLAN_SHOTS = 4  # ASSUMED planning horizon: rounds per effector the plan looks ahead
+FUTURE_PK_FACTOR = 0.8  # ASSUMED: Pk of a future shot relative to pk_max (geometry unknown)
 JAMMER_HOLD_S = 60.0  # ASSUMED: keep radiating this long after the last candidate left
 # ASSUMED nominal receiver the defender plans against (it cannot know the threat's):
 NOMINAL_RX = {"g_rx_dbi": -10.0, "signal_dbw": -160.0, "threshold_db": 35.0}
@@ -101,16 +107,18 @@ def plan(
         waited = t_s - np.nan_to_num(soft_since_s, nan=t_s)
         hold_soft = protected & (waited < doctrine.soft_kill_wait_s) & (
             threats.time_to_go_s > doctrine.kinetic_reserve_s)
-    tgt = np.flatnonzero(cand & ~busy_tracks & ~hold_soft)
+    now_ok = cand & ~busy_tracks & ~hold_soft
+    later = cand & ~busy_tracks & hold_soft
     weap = np.flatnonzero(eff.ready(t_s))
-    if tgt.size == 0 or weap.size == 0:
+    tgt = np.flatnonzero(now_ok | later)
+    if weap.size == 0 or not now_ok.any():
         return []
     delay = eff.reaction_s[weap] + expected_delay_s
     ic = intercepts(eff.pos[weap], eff.speed_mps[weap], delay, eff.min_range_m[weap],
                     eff.max_range_m[weap], eff.max_alt_m[weap], eff.pk_max[weap],
                     eff.required_sigma_m[weap], eff.error_scale_m[weap],
                     eff.cross_scale_mps[weap], ~eff.gun[weap], x[tgt], P[tgt])
-    feas = ic.feasible & (ic.pk > 0)
+    feas = ic.feasible & (ic.pk > 0) & now_ok[tgt][None, :]
     p_nfz = np.zeros_like(ic.pk)
     if nfz and feas.any():
         vel = np.broadcast_to(x[tgt][None, :, 3:], ic.point.shape)
@@ -124,13 +132,23 @@ def plan(
         feas &= p_nfz <= doctrine.nfz_epsilon
     if not feas.any():
         return []
+    # threats still to come for this effector: not engageable now, but heading for an asset
+    # inside its envelope (ROE for those shots is checked when they become current)
+    reach = np.linalg.norm(asset_xy[threats.asset[tgt]][None, :, :] - eff.pos[weap][:, None, :2],
+                           axis=2) <= eff.max_range_m[weap][:, None]
+    future = reach & ~ic.feasible
+    p = np.where(feas, ic.pk, np.where(future, FUTURE_PK_FACTOR * eff.pk_max[weap][:, None], 0.0))
     method = "greedy" if doctrine.assignment == "greedy" else "auto"
-    sol = solve(np.where(feas, ic.pk, 0.0), threats.value[tgt], capacity=1, feasible=feas,
-                cost=eff.cost_usd[weap], cost_weight=doctrine.cost_weight,
+    sol = solve(p, threats.value[tgt], capacity=np.minimum(eff.rounds[weap], PLAN_SHOTS),
+                feasible=feas | future, cost=eff.cost_usd[weap],
+                cost_weight=doctrine.cost_weight,
                 time_limit_s=0.05 if method == "auto" else None, method=method)
     out = []
-    wi, ti = np.nonzero(sol.shots)
-    for a, b in zip(wi, ti, strict=True):
-        out.append(Proposal(int(weap[a]), int(tgt[b]), float(ic.pk[a, b]), float(p_nfz[a, b]),
-                            float(ic.t_flight_s[a, b]), sol.method))
+    for a in range(weap.size):
+        # fire now at the current target the plan values most for this effector
+        gain = np.where(feas[a] & (sol.shots[a] > 0), ic.pk[a] * threats.value[tgt], -1.0)
+        b = int(np.argmax(gain))
+        if gain[b] > 0:
+            out.append(Proposal(int(weap[a]), int(tgt[b]), float(ic.pk[a, b]),
+                                float(p_nfz[a, b]), float(ic.t_flight_s[a, b]), sol.method))
     return out
