@@ -14,7 +14,7 @@ would force a Python loop over entities at every step. Here the draw for many
 (entity, counter) pairs is one vectorised call: a SplitMix64 finaliser applied twice to
 a key derived with ``numpy.random.SeedSequence`` from (seed, replication, subsystem) and
 mixed with the entity id and the counter. SplitMix64 over a counter passes BigCrush;
-the double mix decorrelates neighbouring entities and counters.
+one mix gives each entity its stream key, a second decorrelates neighbouring counters.
 
 For set-up draws whose count is not known in advance (sampling a raid's launch points,
 fail-safe choices), :meth:`Streams.generator` hands out an ordinary ``Generator`` seeded
@@ -35,6 +35,7 @@ __all__ = ["Streams", "subsystem_id"]
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
+_M3 = np.uint64(0xD1B54A32D192ED03)  # odd constant spacing counters within a stream
 _TWO_M53 = 2.0**-53
 # Slots let one (entity, counter) pair yield several independent numbers (e.g. x, y, z
 # noise of one report) without the caller packing them into the counter by hand.
@@ -42,10 +43,13 @@ _SLOT_BITS = 8
 
 
 def _mix(z: NDArray[np.uint64]) -> NDArray[np.uint64]:
-    # uint64 arithmetic wraps modulo 2**64 on purpose.
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
+    """SplitMix64 finaliser, in place on a (≥1-d) uint64 array; wraps modulo 2**64."""
+    z ^= z >> np.uint64(30)
+    z *= _M1
+    z ^= z >> np.uint64(27)
+    z *= _M2
+    z ^= z >> np.uint64(31)
+    return z
 
 
 def subsystem_id(subsystem: str) -> int:
@@ -75,13 +79,17 @@ class Streams:
     ) -> NDArray[np.uint64]:
         """64 random bits per broadcast (entity, counter, slot)."""
         key = _key(self.seed, self.replication, subsystem)
-        e = np.asarray(entity, dtype=np.int64).astype(np.uint64)
-        c = np.asarray(counter, dtype=np.int64).astype(np.uint64)
-        s = np.asarray(slot, dtype=np.int64).astype(np.uint64)
-        with np.errstate(over="ignore"):  # wrap-around is the point of the mixer
-            ek = _mix(key ^ _mix((e + np.uint64(1)) * _GAMMA))
-            ctr = (c << np.uint64(_SLOT_BITS)) | s
-            return _mix(_mix(ek + (ctr + np.uint64(1)) * _GAMMA))
+        e = np.asarray(entity, dtype=np.int64)
+        c = np.asarray(counter, dtype=np.int64)
+        s = np.asarray(slot, dtype=np.int64)
+        shape = np.broadcast_shapes(e.shape, c.shape, s.shape)
+        # ≥1-d arrays throughout: uint64 wrap-around on arrays is silent, on scalars it warns
+        e1 = np.atleast_1d(e).astype(np.uint64)
+        ctr = (np.atleast_1d(c).astype(np.uint64) << np.uint64(_SLOT_BITS)) | np.atleast_1d(
+            s).astype(np.uint64)
+        z = _mix(e1 * _GAMMA ^ key)  # the entity's stream key
+        z = z + (ctr + np.uint64(1)) * _M3
+        return _mix(z).reshape(shape)
 
     def uniform(
         self, subsystem: str, entity: ArrayLike, counter: ArrayLike, slot: ArrayLike = 0

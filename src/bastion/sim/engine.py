@@ -66,6 +66,27 @@ class SimResult:
     engagements: list[Engagement] = field(default_factory=list)
 
 
+class ByTrack:
+    """A per-track attribute as an array indexed by track id (ids are 0, 1, 2, … here)."""
+
+    def __init__(self, fill: float, dtype: type) -> None:
+        self.fill = fill
+        self.a = np.full(256, fill, dtype)
+
+    def get(self, ids: NDArray[np.int64]) -> NDArray[Any]:
+        out = np.full(ids.shape, self.fill, self.a.dtype)
+        ok = (ids >= 0) & (ids < self.a.size)
+        out[ok] = self.a[ids[ok]]
+        return out
+
+    def set(self, ids: NDArray[np.int64], values: NDArray[Any]) -> None:
+        if ids.size and ids.max() >= self.a.size:
+            grown = np.full(max(int(ids.max()) + 1, 2 * self.a.size), self.fill, self.a.dtype)
+            grown[: self.a.size] = self.a
+            self.a = grown
+        self.a[ids] = values
+
+
 class _Run:
     """State of one replication; methods are the pipeline stages' glue."""
 
@@ -140,8 +161,8 @@ class _Run:
         self.t_detect = np.full(nd, np.nan)
         self.t_confirm = np.full(nd, np.nan)
         self.t_identify = np.full(nd, np.nan)
-        self.track_truth = np.full(1024, -1, np.int64)
-        self.soft_since: dict[int, float] = {}
+        self.track_truth = ByTrack(-1, np.int64)  # truth row a track last followed
+        self.soft_since = ByTrack(np.nan, np.float64)  # when it entered a jammer footprint
         self.own_jammed = np.zeros(self.air.n, bool)
         self.threat_ids: set[int] = set()  # tracks that were engageable at the last epoch
         self.steps = 0
@@ -265,12 +286,7 @@ class _Run:
         assoc = trk.last_association
         real = (det.truth >= 0) & (assoc >= 0) if det.m else np.zeros(0, bool)
         if real.any():
-            ids = assoc[real]
-            if ids.max() >= self.track_truth.size:
-                grow = np.full(max(ids.max() + 1, 2 * self.track_truth.size), -1, np.int64)
-                grow[: self.track_truth.size] = self.track_truth
-                self.track_truth = grow
-            self.track_truth[ids] = det.truth[real]
+            self.track_truth.set(assoc[real], det.truth[real])
         # first detection of each drone
         drones = det.truth[(det.truth >= 0) & (det.truth < self.nd)] if det.m else det.truth
         if drones.size:
@@ -285,48 +301,46 @@ class _Run:
     def decide(self, t: float) -> None:
         trk = self.tracker
         tracks = trk.tracks
-        n = tracks.id.size
-        if n == 0:
-            switch = switch_jammers(t, self.eff, np.zeros((0, 3)), np.zeros(0, bool))
-            self._log_jammers(t, switch)
+        rows = np.flatnonzero(tracks.confirmed)  # only confirmed tracks are assessed
+        if rows.size == 0:
+            self.threat_ids = set()
+            self._log_jammers(t, switch_jammers(t, self.eff, np.zeros((0, 3)),
+                                                np.zeros(0, bool)))
             return
+        ids = tracks.id[rows]
         x, P = trk.predict(t)
-        ev = tracks.evidence if tracks.evidence.shape[1] == K else np.zeros((n, K))
+        x, P = x[rows], P[rows]
+        ev = tracks.evidence[rows] if tracks.evidence.shape[1] == K else np.zeros((rows.size, K))
         pc = classify(x[:, 3:], P, ev)
-        thr = self.asset_radius
-        threats = assess_threats(x[:, :3], x[:, 3:], P, pc[:, 0], self.asset_enu[:, :2], thr,
-                                 self.asset_value)
-        truth = self.track_truth[np.minimum(tracks.id, self.track_truth.size - 1)]
-        truth = np.where(tracks.id < self.track_truth.size, truth, -1)
+        threats = assess_threats(x[:, :3], x[:, 3:], P, pc[:, 0], self.asset_enu[:, :2],
+                                 self.asset_radius, self.asset_value)
+        truth = self.track_truth.get(ids)
         # kill-chain marks for drones: confirmed and identified
-        is_drone = (truth >= 0) & (truth < self.nd) & tracks.confirmed
+        is_drone = (truth >= 0) & (truth < self.nd)
         if is_drone.any():
             thr_h = (self.doctrine.p_hostile_free if self.doctrine.weapons_control != "tight"
                      else self.doctrine.p_hostile_tight)
-            for mark, kind, rows in ((self.t_confirm, "confirmed", is_drone),
-                                     (self.t_identify, "identified",
-                                      is_drone & (pc[:, 0] >= thr_h))):
-                ks = np.unique(truth[rows])
+            for mark, kind, sel in ((self.t_confirm, "confirmed", is_drone),
+                                    (self.t_identify, "identified",
+                                     is_drone & (pc[:, 0] >= thr_h))):
+                ks = np.unique(truth[sel])
                 for k in ks[np.isnan(mark[ks])]:
                     mark[k] = t
                     self.log.add(t, kind, drone=int(k), xyz=self.air.pos[k])
-        cand = candidates(self.doctrine, pc[:, 0], tracks.confirmed, threats)
-        self.threat_ids = set(tracks.id[cand].tolist())
+        cand = candidates(self.doctrine, pc[:, 0], np.ones(rows.size, bool), threats)
+        self.threat_ids = set(ids[cand].tolist())
         self._log_jammers(t, switch_jammers(t, self.eff, x[:, :3], cand))
-        self._cue_eo(t, tracks.id, x, pc, threats)
+        self._cue_eo(t, ids, x, pc, threats)
         if t + 1e-9 < self.next_decision:
             return
         self.next_decision = t + self.doctrine.decision_period_s
-        busy_ids = [e.track for e in self.engagements if e.open]
-        busy = np.isin(tracks.id, busy_ids)
-        soft = np.array([self.soft_since.get(int(i), np.nan) for i in tracks.id])
+        busy = np.isin(ids, [e.track for e in self.engagements if e.open])
+        soft = self.soft_since.get(ids)
         props = plan(t, self.doctrine, self.eff, x, P, cand, threats, busy, soft, self.nfz,
                      self.wind, self.expected_delay_s, self.asset_enu[:, :2])
-        for i, s in zip(tracks.id, soft, strict=True):
-            if not math.isnan(s):
-                self.soft_since[int(i)] = float(s)
+        self.soft_since.set(ids, soft)
         for p in props:
-            self._propose(t, p, int(tracks.id[p.track_row]))
+            self._propose(t, p, int(ids[p.track_row]))
 
     def _log_jammers(self, t: float, changes: list[tuple[int, bool]]) -> None:
         for j, on in changes:
