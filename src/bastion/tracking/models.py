@@ -1,0 +1,155 @@
+"""Motion models as batched transition matrices.
+
+State is ``[x, y, z, vx, vy, vz]`` in ENU metres and m/s. Each model gives, for a vector of
+intervals ``dt_s`` (k,), the transition ``F`` (k, 6, 6) and process noise ``Q`` (k, 6, 6) in one
+vectorised pass: no Python loop over tracks.
+
+* CV: nearly constant velocity, white-noise acceleration of spectral density q per axis.
+* CT(ω): coordinated turn in the horizontal plane at a *fixed* turn rate ω (positive =
+  anticlockwise seen from above, i.e. a left turn), CV vertically. With ω fixed the model is
+  linear, so an IMM of CV + CT(+ω) + CT(−ω) is a bank of ordinary Kalman filters. Its process
+  noise reuses the white-acceleration form, the usual approximation for fixed-rate turns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .config import TrackerConfig
+
+__all__ = ["MotionModels"]
+
+F64 = NDArray[np.float64]
+
+
+# Flat indices (row * 6 + col) of the entries of F that depend on dt and the turn rate, in the
+# order they are stacked in ``_transition``.
+_F_VARIABLE = np.array([0 * 6 + 3, 0 * 6 + 4, 1 * 6 + 3, 1 * 6 + 4,
+                        3 * 6 + 3, 3 * 6 + 4, 4 * 6 + 3, 4 * 6 + 4, 2 * 6 + 5])  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MotionModels:
+    """A bank of M linear motion models: turn rates (0 = CV) and noise densities."""
+
+    turn_rate_rad_s: F64  # (M,)
+    q_horizontal_m2_s3: F64  # (M,)
+    q_vertical_m2_s3: float
+    exit_rate_hz: F64  # (M,) rate of leaving each mode
+
+    def __post_init__(self) -> None:
+        w = self.turn_rate_rad_s
+        cv = np.abs(w) < 1e-9
+        object.__setattr__(self, "_w", w)
+        object.__setattr__(self, "_cv", cv)
+        object.__setattr__(self, "_inv_w", np.where(cv, 0.0, 1.0 / np.where(cv, 1.0, w)))
+        object.__setattr__(self, "_eye36", np.eye(6).ravel())
+        object.__setattr__(self, "_cache", {})
+        object.__setattr__(self, "_mode_cache", {})
+        m = w.shape[0]
+        # Generator of the mode chain: leave mode i at exit_rate[i], to the others equally.
+        G = np.zeros((m, m))
+        if m > 1:
+            G = np.repeat((self.exit_rate_hz / (m - 1))[:, None], m, axis=1)
+            np.fill_diagonal(G, -self.exit_rate_hz)
+        lam, V = np.linalg.eig(G)
+        object.__setattr__(self, "_eig", (lam, V, np.linalg.inv(V)))
+        q3, q2, q1 = (np.zeros((m, 6, 6)) for _ in range(3))
+        for axis in range(3):
+            q = self.q_horizontal_m2_s3 if axis < 2 else np.full(m, self.q_vertical_m2_s3)
+            q3[:, axis, axis] = q
+            q2[:, axis, axis + 3] = q2[:, axis + 3, axis] = q
+            q1[:, axis + 3, axis + 3] = q
+        object.__setattr__(self, "_q3", q3)
+        object.__setattr__(self, "_q2", q2)
+        object.__setattr__(self, "_q1", q1)
+
+    @classmethod
+    def from_config(cls, cfg: TrackerConfig) -> MotionModels:
+        if cfg.imm:
+            w = cfg.turn_rate_rad_s
+            rates = np.array([0.0, w, -w])
+            q = np.array([cfg.q_cv_m2_s3, cfg.q_turn_m2_s3, cfg.q_turn_m2_s3])
+        else:
+            rates = np.zeros(1)
+            q = np.array([cfg.q_cv_m2_s3])
+        exits = np.array([cfg.cv_exit_rate_hz, cfg.turn_exit_rate_hz, cfg.turn_exit_rate_hz])
+        return cls(rates, q, cfg.q_vertical_m2_s3, exits[: rates.shape[0]])
+
+    @property
+    def n_models(self) -> int:
+        return int(self.turn_rate_rad_s.shape[0])
+
+    def transition(self, dt_s: F64) -> tuple[F64, F64]:
+        """``F`` and ``Q`` of shape (k, M, 6, 6) (or (1, M, 6, 6)) for intervals ``dt_s`` (k,).
+
+        When every interval is the same (one scan time for all tracks, the common case) the
+        matrices are built once, cached read-only, and returned with a leading axis of 1 that
+        broadcasts over the batch in every product they enter.
+        """
+        if dt_s[0] == dt_s[-1] and np.all(dt_s == dt_s[0]):
+            return self._uniform(float(dt_s[0]))
+        return self._transition(dt_s)
+
+    def _uniform(self, dt: float) -> tuple[F64, F64]:
+        # Scans repeat the same few intervals: cache their matrices (read-only).
+        hit = self._cache.get(dt)
+        if hit is None:
+            F1, Q1 = self._transition(np.array([dt]))
+            F1.flags.writeable = False
+            Q1.flags.writeable = False
+            if len(self._cache) >= 256:
+                self._cache.clear()
+            hit = self._cache[dt] = (F1, Q1)
+        return hit
+
+    def _transition(self, dt_s: F64) -> tuple[F64, F64]:
+        k, m = dt_s.shape[0], self.n_models
+        dt = dt_s[:, None]  # (k, 1) broadcast against models
+        wt = self._w[None, :] * dt
+        s, c = np.sin(wt), np.cos(wt)
+        # sin(wt)/w and (1-cos(wt))/w, with their small-w limits dt and 0 (exact for CV).
+        s_w = np.where(self._cv[None, :], dt, s * self._inv_w[None, :])
+        c_w = np.where(self._cv[None, :], 0.0, (1.0 - c) * self._inv_w[None, :])
+        F = np.empty((k, m, 36))
+        F[:] = self._eye36
+        F[:, :, _F_VARIABLE] = np.stack(
+            [s_w, -c_w, c_w, s_w, c, -s, s, c, np.broadcast_to(dt, (k, m))], axis=-1
+        )
+        # White-noise acceleration, per axis q [[dt³/3, dt²/2], [dt²/2, dt]]; Q is linear in
+        # (dt³/3, dt²/2, dt) with per-model constant coefficient matrices.
+        a = np.abs(dt_s)[:, None, None, None]
+        Q = (a**3 / 3.0) * self._q3 + (a * a / 2.0) * self._q2 + a * self._q1
+        return F.reshape(k, m, 6, 6), Q
+
+    def mode_transition(self, dt_s: F64) -> F64:
+        """Markov mode-transition matrices (k, M, M) for intervals ``dt_s`` ((1, M, M) when
+        every interval is the same).
+
+        A continuous-time chain that leaves mode i at ``exit_rate_hz[i]`` and jumps to any other
+        mode with equal probability, so the IMM is independent of the scan period.
+        """
+        m = self.n_models
+        if m == 1:
+            return np.ones((1, 1, 1))
+        if dt_s[0] == dt_s[-1] and np.all(dt_s == dt_s[0]):
+            key = float(dt_s[0])
+            T1 = self._mode_cache.get(key)
+            if T1 is None:
+                if len(self._mode_cache) >= 256:
+                    self._mode_cache.clear()
+                T1 = self._mode_cache[key] = self._mode_matrix(dt_s[:1])
+                T1.flags.writeable = False
+            return T1
+        return self._mode_matrix(dt_s)
+
+    def _mode_matrix(self, dt_s: F64) -> F64:
+        # T(dt) = expm(G dt) through the eigen-decomposition of the constant generator G.
+        lam, V, Vinv = self._eig
+        e = np.exp(lam[None, :] * np.maximum(dt_s, 0.0)[:, None])  # (k, M)
+        T = np.einsum("ij,kj,jl->kil", V, e, Vinv).real
+        T = np.maximum(T, 0.0)
+        return T / T.sum(axis=2, keepdims=True)
