@@ -40,6 +40,7 @@ def test_without_ew_more_shots_or_more_leakers():
 def test_weapons_hold_every_drone_leaks():
     mc = monte_carlo(small_scenario(**{"doctrine.weapons_control": "hold"}), RUNS)
     assert np.all(mc.column("leaked") == mc.column("drones"))
+    assert np.all(mc.column("leaked:apron") == mc.column("drones"))  # leakers per asset
     assert mc.column("shots").sum() == 0
     assert mc.column("assets_hit").sum() > 0
 

@@ -610,6 +610,10 @@ class _Run:
             **chain,
             **intr,
         }
+        # leakers per asset aimed at (a leaker may still miss: assets_hit counts damage)
+        aimed = self.info.target_asset[fate == Fate.ATTACKED]
+        for a, name in enumerate(self.asset_names):
+            out[f"leaked:{name}"] = float(np.sum(aimed == a))
         trace = None
         if self.record and self.trace_rows:
             cols = list(zip(*self.trace_rows, strict=True))
