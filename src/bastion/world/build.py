@@ -74,7 +74,7 @@ def build_air(
     fs_table = np.array(
         [[a.failsafe.land, a.failsafe.loiter, a.failsafe.return_home, a.failsafe.continue_ins]
          for a in afs]
-    )[raid_of]
+    ).reshape(-1, 4)[raid_of]
     choice = (u(6)[:, None] > np.cumsum(fs_table, axis=1)).sum(axis=1).clip(0, 3)
     fs_mode = np.array([Mode.LAND, Mode.LOITER, Mode.RETURN, Mode.CRUISE], np.int8)[choice]
     js = per("js_threshold_db") + per("js_threshold_sigma_db") * n(7)
