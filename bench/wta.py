@@ -5,6 +5,7 @@ Usage (from the repo root)::
     python bench/wta.py --quick                 # ~1 min: 1 s runs, small exact checks
     python bench/wta.py                         # full: 1 s and 60 s runs, exact to 100×100
     python bench/wta.py --data DIR --budgets 1,60 --exact-limit 120
+    python bench/wta.py --budgets 60 --mu 2,3 --exact-limit 0 --skip-random   # 60 s, μ = 2, 3
 
 Published instances (Andersen, Pavlikov & Toffolo 2022) are read from ``--data`` (default
 ``<repo root>/../shared/reference/wta``) and skipped with a message when absent. Every
@@ -76,6 +77,8 @@ def published(args: argparse.Namespace) -> None:
             print(f"{name:16} [skip] {path.name} not in {data}")
             continue
         if args.quick and int(row["weapons"]) > 100:
+            continue
+        if args.mu and int(row["availability"]) not in args.mu:
             continue
         p, value, mu = load_instance(path)
         ub, lb_pub = float(row["best_upper_bound"]), float(row["best_lower_bound"])
@@ -163,6 +166,12 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small instances, 1 s budget only")
     ap.add_argument("--budgets", default=None, help="comma-separated budgets in s (1,60)")
     ap.add_argument("--exact-limit", type=float, default=None, help="exact-method limit (s)")
+    ap.add_argument(
+        "--mu",
+        type=lambda s: {int(m) for m in s.split(",")},
+        default=None,
+        help="only published instances with these availabilities (e.g. 2,3)",
+    )
     ap.add_argument("--skip-published", action="store_true")
     ap.add_argument("--skip-random", action="store_true")
     args = ap.parse_args()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from tests.conftest import small_dict
 
 from bastion.scenario.load import validate_dict
 from bastion.sim.montecarlo import monte_carlo
-from tests.conftest import small_dict
 
 
 def _variant(name):

@@ -157,6 +157,12 @@ def solve_milp(
     h.setOptionValue("mip_rel_gap", OPT_TOL / 2)
     h.setOptionValue("mip_abs_gap", 0.0)
     h.setOptionValue("random_seed", 0)
+    # A cut row may be violated by the feasibility tolerance, which lowers the dual bound by
+    # up to that much per target: keep the total under a tenth of the optimality tolerance
+    # (HiGHS's default 1e-7 left tiny instances, objective ≈ 0.2, stuck at a 4e-6 gap).
+    feas_tol = min(1e-7, max(1e-9, 0.1 * OPT_TOL * ub / scale / nt))
+    h.setOptionValue("primal_feasibility_tolerance", feas_tol)
+    h.setOptionValue("mip_feasibility_tolerance", feas_tol)
     h.passModel(lp)
 
     # Absolute slack: below it differences are HiGHS tolerance noise (tiny objectives).
