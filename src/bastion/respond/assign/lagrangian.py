@@ -48,7 +48,9 @@ def _dual(
     c2 = 2.0 * m
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         s_kink = np.where(r > 0.0, c2 / r, np.inf)
-        s_free = np.where((r > 0.0) & (v > 0.0), np.log(v / r), -np.inf)
+        # log V − log r, not log(V / r): for a subnormal r the quotient overflows to inf and
+        # the bound would lose its cheapest option (found by the brute-force property test)
+        s_free = np.where((r > 0.0) & (v > 0.0), np.log(v) - np.log(r), -np.inf)
         g2 = np.where(
             s_free > s_kink, r * (1.0 + s_free), v * np.exp(-np.minimum(s_kink, 700.0)) + c2
         )
