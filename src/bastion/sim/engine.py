@@ -127,6 +127,14 @@ class _Run:
                 self.eo.append(e)
                 self.points.append(e)
         self.tracker = Tracker(id_base=0)
+        # Association batches: the tracker associates each batch separately so two sensors can
+        # both update one track in a step. Sensors at different sites never see the same
+        # object here, so they share a batch: the key is the sensor's rank within its site.
+        rank: dict[str, int] = {}
+        self.batch_key = np.zeros(len(sc.sensors), np.int64)
+        for i, s in enumerate(sc.sensors):
+            self.batch_key[i] = rank.get(s.site, 0)
+            rank[s.site] = rank.get(s.site, 0) + 1
         self.eff: EffectorState = build_effectors(sc, self.frame)
         self.nfz = NoFireZones([self.frame.polygon(z.polygon) for s in sc.sites
                                 for z in s.no_fire_zones])
@@ -280,7 +288,8 @@ class _Run:
         det = Detections.concat(batches)
         trk = self.tracker
         if det.m:
-            trk.step(det.t_s, det.z, det.R, sensor=det.sensor, evidence=det.evidence)
+            trk.step(det.t_s, det.z, det.R, sensor=self.batch_key[det.sensor],
+                     evidence=det.evidence)
         else:
             trk.step(t1, np.zeros((0, 3)), np.zeros((0, 3, 3)), evidence=np.zeros((0, K)))
         assoc = trk.last_association
