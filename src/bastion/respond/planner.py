@@ -138,11 +138,13 @@ def plan(
                            axis=2) <= eff.max_range_m[weap][:, None]
     future = reach & ~ic.feasible
     p = np.where(feas, ic.pk, np.where(future, FUTURE_PK_FACTOR * eff.pk_max[weap][:, None], 0.0))
+    # "optimal": the solver's untimed auto path (greedy, layered start and local search; about
+    # a millisecond at these sizes), not the MILP, which costs more per epoch than it gains here
     method = "greedy" if doctrine.assignment == "greedy" else "auto"
     sol = solve(p, threats.value[tgt], capacity=np.minimum(eff.rounds[weap], PLAN_SHOTS),
                 feasible=feas | future, cost=eff.cost_usd[weap],
                 cost_weight=doctrine.cost_weight,
-                time_limit_s=0.05 if method == "auto" else None, method=method)
+                method=method)
     out = []
     for a in range(weap.size):
         # fire now at the current target the plan values most for this effector
