@@ -109,10 +109,11 @@ def render_validation(res: dict[str, Any], console: Console) -> None:
         names = [f["figure"] for f in res["figures"]]
         s = Table(title=f"one-at-a-time sensitivity ({res['sensitivity_runs']} paired "
                         "replications per level); effect = mean at high − mean at low")
-        s.add_column("assumed parameter")
-        s.add_column("low → high", justify="right")
+        # the parameter path is what the user acts on: wrap it, never truncate it
+        s.add_column("assumed parameter", overflow="fold", min_width=22, ratio=3)
+        s.add_column("low → high", justify="right", overflow="fold")
         for n in names:
-            s.add_column(n, justify="right")
+            s.add_column(n.replace("_", " "), justify="right", overflow="fold", ratio=1)
         for r in res["sensitivity"]:
             if "error" in r:
                 s.add_row(r["path"], "", *["error"] * len(names))
