@@ -40,12 +40,11 @@ def _case(name: str, runs: int, workers: int, q: mp.Queue) -> None:
     sc = load_scenario(name) if not name.startswith("swarm") else _swarm(int(name[5:]))
     simulate(sc, 10_000)  # warm-up: imports, caches
     t0 = time.perf_counter()
-    steps = cov = 0
+    steps = 0
     sim_s = 0.0
     for r in range(runs):
         res = simulate(sc, r)
         steps += res.steps
-        cov += res.in_coverage_steps
         sim_s += res.t_end_s
     wall = time.perf_counter() - t0
     out = {"case": sc.name, "runs": runs, "wall_s": wall, "reps_per_s_1core": runs / wall,

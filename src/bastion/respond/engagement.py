@@ -80,12 +80,6 @@ class Engagement:
         self.state = state
         self.history.append((state, t_s, note))
 
-    def time_of(self, state: EngagementState) -> float:
-        for s, t, _ in self.history:
-            if s == state:
-                return t
-        return float("nan")
-
 
 class OperatorQueue:
     """One operator deciding proposals in order; a busy operator delays the next decision."""

@@ -59,8 +59,7 @@ class SimResult:
     events: pa.Table
     shots_by_effector: dict[str, int]
     cost_by_effector: dict[str, float]
-    steps: int
-    in_coverage_steps: int
+    steps: int  # ticks stepped; skipped (empty) time is jumped over, not stepped
     t_end_s: float
     trace: dict[str, NDArray[Any]] | None = None
     engagements: list[Engagement] = field(default_factory=list)
@@ -140,6 +139,7 @@ class _Run:
                                 for z in s.no_fire_zones])
         self.doctrine = sc.doctrine
         self.engagements: list[Engagement] = []
+        self.open: list[Engagement] = []  # the ones not yet ended: all a tick needs to look at
         self.operator = OperatorQueue()
         op = self.doctrine.operator
         self.expected_delay_s = (op.decision_time_s * math.exp(op.decision_time_sigma**2 / 2)
@@ -174,7 +174,6 @@ class _Run:
         self.own_jammed = np.zeros(self.air.n, bool)
         self.threat_ids: set[int] = set()  # tracks that were engageable at the last epoch
         self.steps = 0
-        self.cov_steps = 0
         self.trace_rows: list[tuple[NDArray[Any], ...]] = []
         self.counts = {k: 0 for k in ("shots_at_birds", "shots_at_own", "birds_killed",
                                       "own_killed", "nfz_impacts", "false_track_shots")}
@@ -182,7 +181,7 @@ class _Run:
     # ------------------------------------------------------------------ clock
     def quiet_until(self, t: float) -> float:
         """Earliest time anything can come into reach; ``t`` when something already is."""
-        if any(e.open for e in self.engagements):
+        if self.open:
             return t
         air = self.air
         nd = self.nd
@@ -343,7 +342,7 @@ class _Run:
         if t + 1e-9 < self.next_decision:
             return
         self.next_decision = t + self.doctrine.decision_period_s
-        busy = np.isin(ids, [e.track for e in self.engagements if e.open])
+        busy = np.isin(ids, [e.track for e in self.open])
         soft = self.soft_since.get(ids)
         props = plan(t, self.doctrine, self.eff, x, P, cand, threats, busy, soft, self.nfz,
                      self.wind, self.expected_delay_s, self.asset_enu[:, :2])
@@ -381,15 +380,14 @@ class _Run:
             e.t_decision_s = t
         self.eff.busy_until_s[p.effector] = np.inf  # reserved until fired or released
         self.engagements.append(e)
+        self.open.append(e)
         self.log.add(t, "proposed", track=track_id, effector=p.effector, engagement=eid,
                      value=p.pk, detail=f"p_nfz={p.p_nfz:.4f}")
 
     def progress(self, t: float) -> None:
         """Move open engagements through their state machine up to time t."""
         op = self.doctrine.operator
-        for e in self.engagements:
-            if not e.open:
-                continue
+        for e in self.open:
             if e.state == _S.PROPOSED:
                 deadline = e.t_proposed_s + op.timeout_s
                 if e.t_decision_s > deadline and t >= deadline:
@@ -407,6 +405,7 @@ class _Run:
             if (e.state == _S.FIRING and e.resolved
                     and e.t_hit_s + self.doctrine.kill_assessment_delay_s <= t):
                 self._assess(e)
+        self.open = [e for e in self.open if e.open]
 
     def _release(self, e: Engagement, state: EngagementState, t: float, why: str) -> None:
         e.to(state, t, why)
@@ -535,7 +534,7 @@ class _Run:
             t1 = min(t + self.tick, sc.duration_s)
             # projectiles landing inside this tick: move the world to each arrival first
             t_cur = t
-            for e in sorted((e for e in self.engagements if e.state == _S.FIRING
+            for e in sorted((e for e in self.open if e.state == _S.FIRING
                              and not e.resolved and e.t_hit_s <= t1),
                             key=lambda e: e.t_hit_s):
                 if e.t_hit_s > t_cur:
@@ -550,7 +549,6 @@ class _Run:
             self.decide(t1)
             self.progress(t1)
             self.steps += 1
-            self.cov_steps += 1
             if self.record:
                 self._trace(t1)
             t = t1
@@ -559,7 +557,7 @@ class _Run:
     def done(self) -> bool:
         air = self.air
         drones_done = not ((air.mode[: self.nd] == Mode.WAITING) | air.airborne[: self.nd]).any()
-        return drones_done and not any(e.open for e in self.engagements)
+        return drones_done and not self.open
 
     def _trace(self, t: float) -> None:
         air = self.air
@@ -633,7 +631,7 @@ class _Run:
                 "truth_kind": air.kind.copy(),
             }
         return SimResult(self.sc.name, self.rep, self.streams.seed, out, self.log.table(),
-                         shots, cost, self.steps, self.cov_steps, t_end, trace,
+                         shots, cost, self.steps, t_end, trace,
                          self.engagements)
 
 

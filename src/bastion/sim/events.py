@@ -63,9 +63,6 @@ class EventLog:
         self.rows.append((self.replication, float(t_s), kind, int(drone), int(track),
                           int(effector), int(engagement), x, y, z, float(value), detail))
 
-    def count(self, kind: str) -> int:
-        return sum(1 for r in self.rows if r[2] == kind)
-
     def table(self) -> pa.Table:
         rows = sorted(self.rows, key=lambda r: r[1])
         cols = list(zip(*rows, strict=True)) if rows else [[] for _ in EVENT_SCHEMA]

@@ -43,7 +43,6 @@ class MonteCarloResult:
     representative: SimResult  # re-run with a trace for the map
     wall_s: float
     steps: int
-    in_coverage_steps: int
     workers: int
 
     def column(self, name: str) -> np.ndarray:
@@ -81,7 +80,7 @@ def summarise(outcomes: pa.Table) -> dict[str, dict[str, float]]:
     return out
 
 
-def _one(args: tuple[Scenario, int, int]) -> tuple[int, dict[str, float], pa.Table, int, int]:
+def _one(args: tuple[Scenario, int, int]) -> tuple[int, dict[str, float], pa.Table, int]:
     sc, rep, seed = args
     r = simulate(sc, rep, seed=seed)
     row = dict(r.outcome)
@@ -89,7 +88,7 @@ def _one(args: tuple[Scenario, int, int]) -> tuple[int, dict[str, float], pa.Tab
         row[f"shots:{name}"] = float(n)
     for name, c in r.cost_by_effector.items():
         row[f"cost_usd:{name}"] = float(c)
-    return rep, row, r.events, r.steps, r.in_coverage_steps
+    return rep, row, r.events, r.steps
 
 
 def _chunks(n: int, size: int) -> Iterator[range]:
@@ -115,19 +114,19 @@ def monte_carlo(scenario: Scenario | str, runs: int = 100, *, seed: int | None =
     seed = sc.seed if seed is None else int(seed)
     reps = range(first_replication, first_replication + runs)
     t0 = time.perf_counter()
-    results: dict[int, tuple[dict[str, float], pa.Table, int, int]] = {}
+    results: dict[int, tuple[dict[str, float], pa.Table, int]] = {}
     jobs = [(sc, r, seed) for r in reps]
     if workers == 1:
         for j in jobs:
-            rep, row, ev, st, cst = _one(j)
-            results[rep] = (row, ev, st, cst)
+            rep, row, ev, st = _one(j)
+            results[rep] = (row, ev, st)
             if progress:
                 progress(1)
     else:
         with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
             chunk = max(1, min(16, runs // (4 * workers) or 1))
-            for rep, row, ev, st, cst in pool.map(_one, jobs, chunksize=chunk):
-                results[rep] = (row, ev, st, cst)
+            for rep, row, ev, st in pool.map(_one, jobs, chunksize=chunk):
+                results[rep] = (row, ev, st)
                 if progress:
                     progress(1)
     wall = time.perf_counter() - t0
@@ -140,8 +139,7 @@ def monte_carlo(scenario: Scenario | str, runs: int = 100, *, seed: int | None =
     rep_idx = representative_replication(table)
     rep_run = simulate(sc, rep_idx, seed=seed, record=True)
     return MonteCarloResult(sc, scenario_hash(sc), seed, runs, table, events, rep_run, wall,
-                            sum(results[r][2] for r in reps), sum(results[r][3] for r in reps),
-                            workers)
+                            sum(results[r][2] for r in reps), workers)
 
 
 def representative_replication(outcomes: pa.Table) -> int:

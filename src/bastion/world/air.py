@@ -180,10 +180,8 @@ class AirState:
         waiting = np.flatnonzero((self.mode == Mode.WAITING) & (self.t_start_s <= t1_s))
         if waiting.size:
             self.mode[waiting] = Mode.CRUISE
-            dr = waiting[waiting < nd]
-            self.drone_velocities(dr)
-            own = waiting[waiting >= nd]
-            self._own_depart(own)
+            # drones get velocities from their mode; own aircraft were given theirs at build
+            self.drone_velocities(waiting[waiting < nd])
         fly = self.airborne & (self.t_start_s < t1_s)
         rem = np.where(fly, t1_s - np.maximum(self.t_start_s, t0_s), 0.0)
         # non-drone rows: straight lines, exact
@@ -278,10 +276,6 @@ class AirState:
 
     def shoot_down(self, k: int, t_s: float) -> None:
         self._end(k, Fate.SHOT_DOWN, t_s)
-
-    def _own_depart(self, own: NDArray[np.int64]) -> None:
-        # velocities were fixed at build time; nothing to do but keep the hook explicit
-        return
 
     def _birds_turn(self) -> None:
         b = np.flatnonzero(self.kind == Kind.BIRD)
