@@ -180,6 +180,7 @@ class Tracker:
         *,
         sensor: ArrayLike | None = None,
         evidence: ArrayLike | None = None,
+        until_s: float | None = None,
     ) -> Tracks:
         """Process one scan of reports and return the tracks after it.
 
@@ -214,6 +215,12 @@ class Tracker:
             step_time = float(t.max()) if n_late == 0 else float(t[~late].max())
         if scalar_t is not None and scalar_t >= self._clock - tol:
             step_time = scalar_t if step_time is None else max(step_time, scalar_t)
+        if until_s is not None:
+            until = float(until_s)
+            if not np.isfinite(until):
+                raise ValueError("until_s is NaN or inf")
+            if until >= self._clock - tol:
+                step_time = until if step_time is None else max(step_time, until)
 
         s.f[:, self._o["hit"]] = 0.0
         if n_late < m:
@@ -259,11 +266,10 @@ class Tracker:
         if sensor is None:
             return [valid]
         s = sensor[valid]
-        groups = [valid[s == k] for k in np.unique(s)]
-        # Sensors are processed in the order of their earliest report, so a track is updated
-        # forwards in time whenever the sensors' scans do not interleave.
-        groups.sort(key=lambda g: float(t[g].min()))
-        return groups
+        # Sensor batches are processed in increasing sensor index (give the sensor that reports
+        # first in a scan the lower index). A fixed order, rather than one taken from the
+        # reports, keeps each track's result independent of reports that never reach it.
+        return [valid[s == k] for k in np.unique(s)]
 
     def _propagate(self, t_to: float) -> None:
         """Predict every track whose state is older than ``t_to`` up to ``t_to``."""
@@ -297,9 +303,9 @@ class Tracker:
         report_track = np.full(mb, -1, dtype=np.int64)
         gated_confirmed = np.zeros(mb, dtype=bool)
         if n:
-            # Bring tracks up to the batch's first report so that every pair interval is short
-            # and non-negative; each update then predicts exactly to its report's time.
-            self._propagate(float(tb.min()))
+            # Gating shifts each pair to its report's time and each update predicts its track
+            # exactly from the track's own time to its report's: nothing here depends on the
+            # other reports of the batch.
             pairs = gate(s.x, s.P, s.f[:, self._o["t"]], zb, Rb, tb, cfg.gate_chi2,
                          self._q_max, cfg.dense_pairs_max)
             if pairs.track.size:
@@ -319,7 +325,12 @@ class Tracker:
         n, mb = len(s), Rb.shape[0]
         # Cost = negative log-likelihood (up to a constant): d² + ln|S|. Leaving a track without
         # a report costs the gate plus its typical ln|S|.
-        miss_cost = self.config.gate_chi2 + np.log(det_sym3(s.P[:, :3, :3] + Rb.mean(axis=0)))
+        # (R: the mean of the track's own gated reports, so no other report changes it)
+        r_sum = np.zeros((n, 3, 3))
+        np.add.at(r_sum, pairs.track, Rb[pairs.report])
+        cnt = np.maximum(np.bincount(pairs.track, minlength=n), 1)
+        miss_cost = self.config.gate_chi2 + np.log(
+            det_sym3(s.P[:, :3, :3] + r_sum / cnt[:, None, None]))
         cost = pairs.d2 + pairs.log_det_s
         # Confirmed tracks choose first, tentative tracks share what is left. In one joint
         # problem a young track next to a coasting confirmed one can take the target's report
