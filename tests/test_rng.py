@@ -61,3 +61,16 @@ def test_generator_is_reproducible():
     c = Streams(5, 2).generator("launch", 4).normal(size=10)
     assert np.array_equal(a, b)
     assert not np.array_equal(a, c)
+
+
+def test_rep_streams_match_each_replications_streams():
+    from bastion.rng import RepStreams
+
+    reps = np.array([3, 0, 17])
+    block = RepStreams(11, reps)
+    b = np.array([0, 2, 1, 2])
+    ent = np.array([5, 5, 9, 1 << 40])
+    got = block.normal("radar/0", b[:, None], ent[:, None], 42, np.array([1, 2, 3]))
+    for i in range(b.size):
+        alone = Streams(11, int(reps[b[i]])).normal("radar/0", ent[i], 42, np.array([1, 2, 3]))
+        assert np.array_equal(got[i], alone)

@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtri
 
-__all__ = ["Streams", "subsystem_id"]
+__all__ = ["RepStreams", "Streams", "subsystem_id"]
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -78,18 +78,7 @@ class Streams:
         self, subsystem: str, entity: ArrayLike, counter: ArrayLike, slot: ArrayLike = 0
     ) -> NDArray[np.uint64]:
         """64 random bits per broadcast (entity, counter, slot)."""
-        key = _key(self.seed, self.replication, subsystem)
-        e = np.asarray(entity, dtype=np.int64)
-        c = np.asarray(counter, dtype=np.int64)
-        s = np.asarray(slot, dtype=np.int64)
-        shape = np.broadcast_shapes(e.shape, c.shape, s.shape)
-        # ≥1-d arrays throughout: uint64 wrap-around on arrays is silent, on scalars it warns
-        e1 = np.atleast_1d(e).astype(np.uint64)
-        ctr = (np.atleast_1d(c).astype(np.uint64) << np.uint64(_SLOT_BITS)) | np.atleast_1d(
-            s).astype(np.uint64)
-        z = _mix(e1 * _GAMMA ^ key)  # the entity's stream key
-        z = z + (ctr + np.uint64(1)) * _M3
-        return _mix(z).reshape(shape)
+        return _bits(_key(self.seed, self.replication, subsystem), entity, counter, slot)
 
     def uniform(
         self, subsystem: str, entity: ArrayLike, counter: ArrayLike, slot: ArrayLike = 0
@@ -111,3 +100,56 @@ class Streams:
             spawn_key=(self.replication, subsystem_id(subsystem), int(entity) & 0xFFFFFFFF),
         )
         return np.random.Generator(np.random.PCG64(ss))
+
+
+def _bits(key: ArrayLike, entity: ArrayLike, counter: ArrayLike, slot: ArrayLike
+          ) -> NDArray[np.uint64]:
+    k = np.asarray(key, dtype=np.uint64)
+    e = np.asarray(entity, dtype=np.int64)
+    c = np.asarray(counter, dtype=np.int64)
+    s = np.asarray(slot, dtype=np.int64)
+    shape = np.broadcast_shapes(k.shape, e.shape, c.shape, s.shape)
+    # ≥1-d arrays throughout: uint64 wrap-around on arrays is silent, on scalars it warns
+    e1 = np.atleast_1d(e).astype(np.uint64)
+    ctr = (np.atleast_1d(c).astype(np.uint64) << np.uint64(_SLOT_BITS)) | np.atleast_1d(
+        s).astype(np.uint64)
+    z = _mix(e1 * _GAMMA ^ np.atleast_1d(k))  # the entity's stream key
+    z = z + (ctr + np.uint64(1)) * _M3
+    return _mix(z).reshape(shape)
+
+
+class RepStreams:
+    """The streams of a block of replications at once: the same numbers as :class:`Streams`,
+    with the block position ``b`` (an index into ``replications``) an array broadcast
+    against entity and counter, so lock-step replications draw in one call."""
+
+    __slots__ = ("_keys", "replications", "seed")
+
+    def __init__(self, seed: int, replications: ArrayLike) -> None:
+        reps = np.asarray(replications, dtype=np.int64).ravel()
+        if seed < 0 or (reps < 0).any():
+            raise ValueError("seed and replications must be non-negative integers")
+        self.seed = int(seed)
+        self.replications = reps
+        self._keys: dict[str, NDArray[np.uint64]] = {}
+
+    def _key(self, subsystem: str) -> NDArray[np.uint64]:
+        k = self._keys.get(subsystem)
+        if k is None:
+            k = np.array([_key(self.seed, int(r), subsystem) for r in self.replications],
+                         dtype=np.uint64)
+            self._keys[subsystem] = k
+        return k
+
+    def bits(self, subsystem: str, b: ArrayLike, entity: ArrayLike, counter: ArrayLike,
+             slot: ArrayLike = 0) -> NDArray[np.uint64]:
+        return _bits(self._key(subsystem)[np.asarray(b, dtype=np.int64)], entity, counter, slot)
+
+    def uniform(self, subsystem: str, b: ArrayLike, entity: ArrayLike, counter: ArrayLike,
+                slot: ArrayLike = 0) -> NDArray[np.float64]:
+        bits = self.bits(subsystem, b, entity, counter, slot)
+        return ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * _TWO_M53
+
+    def normal(self, subsystem: str, b: ArrayLike, entity: ArrayLike, counter: ArrayLike,
+               slot: ArrayLike = 0) -> NDArray[np.float64]:
+        return ndtri(self.uniform(subsystem, b, entity, counter, slot))

@@ -1,11 +1,11 @@
-"""One seed, one result, bit for bit, whatever the number of workers."""
+"""One seed, one result, bit for bit, whatever the number of workers or the lock-step block."""
 
 from __future__ import annotations
 
 import numpy as np
 from tests.conftest import small_scenario
 
-from bastion.sim.engine import simulate
+from bastion.sim.engine import simulate, simulate_block
 from bastion.sim.montecarlo import monte_carlo
 
 
@@ -61,3 +61,34 @@ def test_common_random_numbers_same_drones_across_doctrines(small):
         return ev.column("t_s").to_pylist(), ev.column("x_m").to_pylist()
 
     assert launches(a) == launches(b)
+
+
+def test_lock_step_block_equals_each_replication_alone(small):
+    """A replication run in a block with others gives exactly what it gives alone: the
+    block shares the stages' cost, never their state."""
+    block = simulate_block(small, [0, 1, 2, 3, 4])
+    again = simulate_block(small, [4, 2])  # another composition and order
+    for r in (0, 2, 4):
+        alone = simulate(small, r)
+        assert block[r].replication == r
+        assert tables_equal(block[r].events, alone.events)
+        assert block[r].outcome == alone.outcome or all(
+            a == b or (a != a and b != b) for a, b in zip(
+                block[r].outcome.values(), alone.outcome.values(), strict=True))
+        assert block[r].steps == alone.steps
+    assert tables_equal(again[1].events, block[2].events)
+    assert tables_equal(again[0].events, block[4].events)
+
+
+def test_replication_results_do_not_depend_on_run_count(small):
+    """Replication 2 of a 3-run and of a 6-run Monte Carlo are the same run."""
+    short = monte_carlo(small, 3, workers=1)
+    long = monte_carlo(small, 6, workers=2)
+    assert tables_equal(short.outcomes, long.outcomes.slice(0, 3))
+
+
+def test_block_rejects_clashing_slots(small):
+    import pytest
+
+    with pytest.raises(ValueError, match="distinct"):
+        simulate_block(small, [1, 65])

@@ -62,6 +62,7 @@ class Engagement:
     hit: bool = False
     resolved: bool = False  # the projectile has arrived (hit or miss decided)
     aim_point: tuple[float, float, float] | None = None
+    track_key: int = -1  # the tracker's own id of the track (``track`` is the reported id)
 
     def __post_init__(self) -> None:
         if not self.history:

@@ -1,9 +1,9 @@
 """EO/IR turret: slew-to-cue, one target at a time, good classification; IR only at night.
 
-The assess stage cues it (``cue(track_id, position, t)``) at the most threatening track whose
-identity is still uncertain. After the slew it dwells, reporting whatever real object lies
-within its field of view near the cued position, with a class report that is right with
-``p_correct_class``.
+The assess stage cues it (``cue(block positions, track ids, positions, velocities, t)``) at
+the most threatening track whose identity is still uncertain. After the slew it dwells,
+reporting whatever real object lies within its field of view near the cued position, with
+a class report that is right with ``p_correct_class``.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from bastion.rng import Streams
 from bastion.scenario.schema import EOIR
-from bastion.sensors.base import K
+from bastion.sensors.base import BlockView, K
 from bastion.sensors.point import PointSensor
 from bastion.world.air import AirState
 
@@ -29,37 +28,47 @@ class EOIRSensor(PointSensor):
         super().__init__(index, pos_enu, cfg.period_s, cfg.sigma_position_m)
         self.cfg = cfg
         self.range_m = cfg.range_night_m if night else cfg.range_day_m
-        self.cue_track = -1
-        self.cue_pos = np.zeros(3)
-        self.cue_vel = np.zeros(3)
-        self.cue_t = -np.inf
-        self.busy_until = -np.inf
         pc = cfg.p_correct_class
         conf = np.full((K, K), (1 - pc) / (K - 1))
         np.fill_diagonal(conf, pc)
         self.confusion = conf  # P(reported class j | true class i)
+        self.reset(1)
 
-    def free(self, t_s: float) -> bool:
+    def reset(self, n_block: int) -> None:
+        super().reset(n_block)
+        # the turret's cue, one per block position (each replication has its own turret)
+        self.cue_track = np.full(n_block, -1, np.int64)
+        self.cue_pos = np.zeros((n_block, 3))
+        self.cue_vel = np.zeros((n_block, 3))
+        self.cue_t = np.full(n_block, -np.inf)
+        self.busy_until = np.full(n_block, -np.inf)
+
+    def free(self, t_s: float) -> NDArray[np.bool_]:
+        """(B,) which block positions' turrets can take a new cue."""
         return t_s >= self.busy_until
 
-    def cue(self, track_id: int, pos: NDArray[np.float64], vel: NDArray[np.float64],
-            t_s: float) -> None:
-        self.cue_track = track_id
-        self.cue_pos, self.cue_vel, self.cue_t = pos.copy(), vel.copy(), t_s
-        self.busy_until = t_s + self.cfg.slew_time_s + self.cfg.dwell_s
+    def cue(self, b: NDArray[np.int64], track_id: NDArray[np.int64], pos: NDArray[np.float64],
+            vel: NDArray[np.float64], t_s: float) -> None:
+        self.cue_track[b] = track_id
+        self.cue_pos[b], self.cue_vel[b], self.cue_t[b] = pos, vel, t_s
+        self.busy_until[b] = t_s + self.cfg.slew_time_s + self.cfg.dwell_s
 
-    def _candidates(self, air: AirState, t_k: float, k: int, streams: Streams):
-        on = self.cue_track >= 0 and self.cue_t + self.cfg.slew_time_s <= t_k < self.busy_until
-        if not on:
+    def _candidates(self, air: AirState, t_k: float, k: int, view: BlockView,
+                    group: NDArray[np.bool_]):
+        on = group & (self.cue_track >= 0) & (self.cue_t + self.cfg.slew_time_s <= t_k) & (
+            t_k < self.busy_until)
+        if not on.any():
             return np.zeros(0, np.int64), np.zeros(0), np.zeros((0, K))
-        look = self.cue_pos + self.cue_vel * (t_k - self.cue_t)
-        idx = self._in_range(air, self.range_m)
+        idx = self._in_range(air, self.range_m, view, on)
+        b = view.row_block[idx]
+        look = self.cue_pos[b] + self.cue_vel[b] * (t_k - self.cue_t[b])[:, None]
         d = np.linalg.norm(air.pos[idx] - look, axis=1)
         idx = idx[d <= _FOV_M]
         if idx.size == 0:
             return idx, np.zeros(0), np.zeros((0, K))
         # the class report: a draw against the true row of the confusion matrix
-        u = streams.uniform(self.key, idx, k, 7)
+        u = view.streams.uniform(self.key, view.row_block[idx],
+                                 view.row_local[idx], k, 7)
         cum = np.cumsum(self.confusion[air.kind[idx]], axis=1)
         reported = (u[:, None] > cum).sum(axis=1).clip(0, K - 1)
         ev = np.log(self.confusion[:, reported].T)  # log P(report | each class)

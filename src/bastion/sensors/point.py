@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from bastion.rng import Streams
-from bastion.sensors.base import Detections, K
+from bastion.sensors.base import BlockView, Detections, K
 from bastion.world.air import AirState
 
 __all__ = ["PointSensor"]
@@ -29,42 +28,56 @@ class PointSensor:
         self.period = period_s
         self.sigma = sigma_m
         self.key = f"{self.kind}/{index}"
-        self.tick = 0  # index of the next report epoch
+        self.tick = np.zeros(1, np.int64)  # per block position: the next report epoch
 
-    def skip_to(self, t_s: float) -> None:
-        self.tick = max(self.tick, int(t_s // self.period))
+    def reset(self, n_block: int) -> None:
+        """Epoch counters for a block of ``n_block`` replications (next epoch to report)."""
+        self.tick = np.zeros(n_block, np.int64)
 
-    def observe(self, air: AirState, t1_s: float, streams: Streams) -> Detections:
+    def skip_to(self, block_pos: NDArray[np.bool_], t_s: float) -> None:
+        self.tick[block_pos] = np.maximum(self.tick[block_pos], int(t_s // self.period))
+
+    def observe(self, air: AirState, t1_s: float, view: BlockView) -> Detections:
         out = []
-        while (self.tick + 1) * self.period <= t1_s + 1e-9:
-            t_k = (self.tick + 1) * self.period
-            out.append(self._epoch(air, t1_s, t_k, streams, self.tick))
-            self.tick += 1
+        while True:
+            due = view.stepping & ((self.tick + 1) * self.period <= t1_s + 1e-9)
+            if not due.any():
+                break
+            k = int(self.tick[due].min())
+            group = due & (self.tick == k)
+            out.append(self._epoch(air, t1_s, (k + 1) * self.period, view, k, group))
+            self.tick[group] += 1
         return Detections.concat(out)
 
-    def _candidates(self, air: AirState, t_k: float, k: int, streams: Streams
+    def _candidates(self, air: AirState, t_k: float, k: int, view: BlockView,
+                    group: NDArray[np.bool_]
                     ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
-        """(rows, detection probability, evidence (n, K)) of objects this sensor could report."""
+        """(rows, detection probability, evidence (n, K)) of objects this sensor could report
+        in the block positions of ``group``."""
         raise NotImplementedError
 
-    def _epoch(self, air: AirState, t1_s: float, t_k: float, streams: Streams, k: int
-               ) -> Detections:
-        idx, pd, ev = self._candidates(air, t_k, k, streams)
+    def _epoch(self, air: AirState, t1_s: float, t_k: float, view: BlockView, k: int,
+               group: NDArray[np.bool_]) -> Detections:
+        idx, pd, ev = self._candidates(air, t_k, k, view, group)
         if idx.size == 0:
             return Detections.empty()
-        hit = streams.uniform(self.key, idx, k, 0) < pd
-        idx, ev = idx[hit], ev[hit]
+        reps = view.row_block[idx]
+        hit = view.streams.uniform(self.key, reps, view.row_local[idx], k, 0) < pd
+        idx, ev, reps = idx[hit], ev[hit], reps[hit]
         if idx.size == 0:
             return Detections.empty()
         p = air.pos[idx] - air.vel[idx] * (t1_s - t_k)
-        z = p + self.sigma * streams.normal(self.key, idx[:, None], k, np.array([1, 2, 3]))
+        z = p + self.sigma * view.streams.normal(self.key, reps[:, None],
+                                                 view.row_local[idx][:, None], k,
+                                                 np.array([1, 2, 3]))
         m = idx.size
         R = np.broadcast_to(np.eye(3) * self.sigma**2, (m, 3, 3)).copy()
         return Detections(np.full(m, t_k), np.full(m, self.index, np.int64), z, R, ev,
-                          idx.astype(np.int64))
+                          idx.astype(np.int64), view.row_block[idx])
 
-    def _in_range(self, air: AirState, range_m: float) -> NDArray[np.int64]:
-        idx = np.flatnonzero(air.airborne)
+    def _in_range(self, air: AirState, range_m: float, view: BlockView,
+                  group: NDArray[np.bool_]) -> NDArray[np.int64]:
+        idx = np.flatnonzero(air.airborne & group[view.row_block])
         d2 = np.sum((air.pos[idx] - self.pos) ** 2, axis=1)
         return idx[d2 <= range_m**2]
 

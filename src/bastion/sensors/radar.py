@@ -14,10 +14,9 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from bastion.rng import Streams
 from bastion.scenario.geo import radar_horizon_m
 from bastion.scenario.schema import Radar
-from bastion.sensors.base import Detections, K
+from bastion.sensors.base import BlockView, Detections, K
 from bastion.tracking import polar_to_enu
 from bastion.world.air import AirState
 
@@ -48,7 +47,7 @@ class RadarSensor:
         self.sig = np.array([cfg.sigma_range_m, math.radians(cfg.sigma_azimuth_deg),
                              math.radians(cfg.sigma_elevation_deg)])
         self.mask = np.array(cfg.mask, float).reshape(-1, 3)
-        self.scan = 0  # index of the next scan to complete
+        self.scan = np.zeros(1, np.int64)  # per block position: the next scan to complete
         self.period = cfg.scan_period_s
 
     def reach_m(self, rcs_m2: float, pd_floor: float = 1e-3) -> float:
@@ -58,15 +57,24 @@ class RadarSensor:
                                      / max(snr_floor, 1e-9)) ** 0.25
         return min(r, self.cfg.max_range_m)
 
-    def skip_to(self, t_s: float) -> None:
-        """Time jumped: scans before t were not simulated (nothing was in reach)."""
-        self.scan = max(self.scan, int(t_s // self.period))
+    def reset(self, n_block: int) -> None:
+        """Scan counters for a block of ``n_block`` replications (next scan to complete)."""
+        self.scan = np.zeros(n_block, np.int64)
 
-    def observe(self, air: AirState, t1_s: float, streams: Streams) -> Detections:
+    def skip_to(self, block_pos: NDArray[np.bool_], t_s: float) -> None:
+        """Time jumped for these block positions: scans before t were not simulated."""
+        self.scan[block_pos] = np.maximum(self.scan[block_pos], int(t_s // self.period))
+
+    def observe(self, air: AirState, t1_s: float, view: BlockView) -> Detections:
         out = []
-        while (self.scan + 1) * self.period <= t1_s + 1e-9:
-            out.append(self._scan(air, t1_s, streams, self.scan))
-            self.scan += 1
+        while True:
+            due = view.stepping & ((self.scan + 1) * self.period <= t1_s + 1e-9)
+            if not due.any():
+                break
+            k = int(self.scan[due].min())
+            group = due & (self.scan == k)
+            out.append(self._scan(air, t1_s, view, k, group))
+            self.scan[group] += 1
         return Detections.concat(out)
 
     def _polar(self, p: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
@@ -76,10 +84,11 @@ class RadarSensor:
         el = np.arcsin(np.clip(rel[:, 2] / np.maximum(r, 1e-9), -1, 1))
         return rel, r, az, el
 
-    def _scan(self, air: AirState, t1_s: float, streams: Streams, k: int) -> Detections:
+    def _scan(self, air: AirState, t1_s: float, view: BlockView, k: int,
+              group: NDArray[np.bool_]) -> Detections:
         cfg = self.cfg
         t0 = k * self.period
-        idx = np.flatnonzero(air.airborne)
+        idx = np.flatnonzero(air.airborne & group[view.row_block])
         pos, vel = air.pos[idx], air.vel[idx]
         _, r, az, _ = self._polar(pos)
         near = r <= cfg.max_range_m
@@ -98,26 +107,34 @@ class RadarSensor:
         ok &= np.abs(v_rad) >= cfg.min_radial_speed_mps
         snr = self.snr90 * (air.rcs_m2[idx] / cfg.reference_rcs_m2) * (cfg.range_pd90_m / r) ** 4
         pd = np.where(ok, swerling1_pd(snr, cfg.pfa), 0.0)
-        hit = streams.uniform(self.key, idx, k, 0) < pd
-        idx, r, az, el, t_b = idx[hit], r[hit], az[hit], el[hit], t_b[hit]
-        noise = streams.normal(self.key, idx[:, None], k, np.array([1, 2, 3]))
+        blk = view.row_block[idx]
+        hit = view.streams.uniform(self.key, blk, view.row_local[idx], k, 0) < pd
+        idx, r, az, el, t_b, blk = idx[hit], r[hit], az[hit], el[hit], t_b[hit], blk[hit]
+        noise = view.streams.normal(self.key, blk[:, None],
+                                    view.row_local[idx][:, None], k, np.array([1, 2, 3]))
         rm = r + noise[:, 0] * self.sig[0]
         azm = az + noise[:, 1] * self.sig[1]
         elm = el + noise[:, 2] * self.sig[2]
-        # false alarms: Poisson count, uniform over the range-azimuth cells
-        n_fa = int(np.searchsorted(self.fa_cdf, streams.uniform(self.key, _CLUTTER, k, 0)))
-        if n_fa:
-            j = _CLUTTER + 1 + np.arange(n_fa)
-            u = streams.uniform(self.key, j[:, None], k, np.array([1, 2, 3, 4]))
+        # false alarms: a Poisson count per replication, uniform over the range-azimuth cells
+        bs = np.flatnonzero(group)
+        n_fa = np.searchsorted(self.fa_cdf, view.streams.uniform(
+            self.key, bs, _CLUTTER, k, 0)).astype(np.int64)
+        total = int(n_fa.sum())
+        if total:
+            fb = np.repeat(bs, n_fa)
+            j = _CLUTTER + 1 + np.arange(total) - np.repeat(np.cumsum(n_fa) - n_fa, n_fa)
+            u = view.streams.uniform(self.key, fb[:, None], j[:, None], k,
+                                     np.array([1, 2, 3, 4]))
             rm = np.concatenate([rm, 200.0 + u[:, 0] * (cfg.max_range_m - 200.0)])
             az_fa = u[:, 1] * 2 * np.pi
             azm = np.concatenate([azm, az_fa])
             elm = np.concatenate([elm, u[:, 2] * math.radians(5.0)])
             t_b = np.concatenate([t_b, t0 + az_fa / (2 * np.pi) * self.period])
-            idx = np.concatenate([idx, np.full(n_fa, -1)])
+            idx = np.concatenate([idx, np.full(total, -1)])
+            blk = np.concatenate([blk, fb])
         m = idx.size
         if m == 0:
             return Detections.empty()
         z, R = polar_to_enu(self.pos, rm, azm, elm, *self.sig)
         return Detections(t_b, np.full(m, self.index, np.int64), z, R, np.zeros((m, K)),
-                          idx.astype(np.int64))
+                          idx.astype(np.int64), blk.astype(np.int64))

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from bastion.rng import Streams
 from bastion.scenario.schema import PassiveRF
+from bastion.sensors.base import BlockView
 from bastion.sensors.point import PointSensor, evidence_rows
 from bastion.world.air import AirState
 
@@ -28,7 +28,8 @@ class RFSensor(PointSensor):
         super().__init__(index, pos_enu, cfg.period_s, cfg.sigma_position_m)
         self.cfg = cfg
 
-    def _candidates(self, air: AirState, t_k: float, k: int, streams: Streams):
-        idx = self._in_range(air, self.cfg.range_m)
+    def _candidates(self, air: AirState, t_k: float, k: int, view: BlockView,
+                    group: NDArray[np.bool_]):
+        idx = self._in_range(air, self.cfg.range_m, view, group)
         idx = idx[air.emits_rf[idx]]
         return idx, np.full(idx.size, self.cfg.pd), evidence_rows(idx.size, _LIKELIHOOD)

@@ -1,13 +1,23 @@
-"""The analysis driver: one replication of a scenario, stepped through the pipeline.
+"""The analysis driver: replications of a scenario stepped through the pipeline in lock-step.
 
     world (truth) → sensors → tracker → assess → respond → effects → (next tick)
 
-The clock skips time in which nothing can happen: while no drone or own aircraft is
-within reach of any sensor or effector and no engagement is open, the engine jumps to the
-earliest moment something could come into reach (a launch, a departure, or a drone's
-distance to the nearest reach circle divided by its best ground speed), propagating truth
-analytically. Inside coverage it ticks at the fastest radar's scan period; every sensor
-keeps its own period and stamps its own report times, so nothing is coarsened.
+A *block* of replications runs together: one world holding every replication's objects,
+one radar scan, one tracker step, one assessment per tick for all of them, so the cost of a
+tick (dozens of small NumPy calls) is shared instead of paid per replication. The
+replications never interact: the tracker sees each one displaced along east by its own
+slot (``_SLOT_M``), every random draw is keyed by its own replication, and each one keeps
+its own clock. A replication's result is therefore the same bit for bit whatever block it
+runs in, whichever worker runs it (``tests/sim/test_determinism.py`` checks it).
+
+The clock skips time in which nothing can happen: while no drone or own aircraft of a
+replication is within reach of any sensor or effector and it has no engagement open, that
+replication jumps to the earliest moment something could come into reach (a launch, a
+departure, or a drone's distance to the nearest reach circle divided by its best ground
+speed), propagating its truth analytically; the block jumps when all its replications can.
+Inside coverage it ticks at the fastest radar's scan period on a fixed grid of tick
+indices; every sensor keeps its own period and stamps its own report times, so nothing is
+coarsened.
 """
 
 from __future__ import annotations
@@ -22,17 +32,18 @@ from numpy.typing import NDArray
 from scipy.special import ndtri
 
 from bastion.assess import assess_threats, classify
+from bastion.assess.threat import Threats
 from bastion.respond.effectors import EffectorState, build_effectors
 from bastion.respond.engagement import Engagement, EngagementState, OperatorQueue
 from bastion.respond.jamming import js_db
 from bastion.respond.kinetic import intercepts
-from bastion.respond.planner import candidates, plan, switch_jammers
+from bastion.respond.planner import JAMMER_HOLD_S, candidates, plan
 from bastion.respond.roe import NoFireZones
-from bastion.rng import Streams
+from bastion.rng import RepStreams, Streams
 from bastion.scenario.geo import Frame
 from bastion.scenario.load import load_scenario
 from bastion.scenario.schema import EOIR, IFF, PassiveRF, Radar, Scenario
-from bastion.sensors.base import Detections, K
+from bastion.sensors.base import BlockView, Detections, K
 from bastion.sensors.eoir import EOIRSensor
 from bastion.sensors.iff import IFFSensor
 from bastion.sensors.perimeter import intrusions
@@ -41,13 +52,20 @@ from bastion.sensors.rf import RFSensor
 from bastion.sim.events import EventLog
 from bastion.tracking import Tracker
 from bastion.world import Fate, Kind, Mode, Nav, build_air, wind_vector
+from bastion.world.air import concat_air
+from bastion.world.build import DroneInfo
 
-__all__ = ["SimResult", "simulate"]
+__all__ = ["BLOCK", "SimResult", "simulate", "simulate_block"]
 
 _S = EngagementState
 _GATE_TRUTH_M = 150.0  # a shot aimed at a track hits the real object within this of it
 # ASSUMED own-aircraft GNSS receiver (military, better than a hobby drone's)
 _OWN_RX = {"g_rx_dbi": -5.0, "signal_dbw": -160.0, "threshold_db": 45.0}
+# Lock-step: replication r sits at east offset (r mod _SLOTS) · slot spacing inside the
+# tracker. The offset depends on r alone, so a replication's arithmetic is the same in any
+# block (and alone).
+_SLOTS = 64
+BLOCK = 32  # replications per lock-step block (at most _SLOTS)
 
 
 @dataclass
@@ -66,7 +84,7 @@ class SimResult:
 
 
 class ByTrack:
-    """A per-track attribute as an array indexed by track id (ids are 0, 1, 2, … here)."""
+    """A per-track attribute as an array indexed by the tracker's track id (0, 1, 2, …)."""
 
     def __init__(self, fill: float, dtype: type) -> None:
         self.fill = fill
@@ -78,7 +96,7 @@ class ByTrack:
         out[ok] = self.a[ids[ok]]
         return out
 
-    def set(self, ids: NDArray[np.int64], values: NDArray[Any]) -> None:
+    def set(self, ids: NDArray[np.int64], values: Any) -> None:
         if ids.size and ids.max() >= self.a.size:
             grown = np.full(max(int(ids.max()) + 1, 2 * self.a.size), self.fill, self.a.dtype)
             grown[: self.a.size] = self.a
@@ -86,30 +104,74 @@ class ByTrack:
         self.a[ids] = values
 
 
-class _Run:
-    """State of one replication; methods are the pipeline stages' glue."""
+def _take_threats(th: Threats, rows: NDArray[np.int64]) -> Threats:
+    ttg = th.time_to_go_s[rows]
+    return Threats(th.asset[rows], th.p_reach[rows], ttg, th.value[rows],
+                   np.argsort(ttg, kind="stable"))
 
-    def __init__(self, sc: Scenario, replication: int, seed: int, record: bool) -> None:
-        self.sc = sc
-        self.rep = replication
-        self.streams = Streams(seed, replication)
+
+class _Rep:
+    """Python-side state of one replication: its log, engagements, operator and clock."""
+
+    def __init__(self, blk: _Block, b: int, rep: int, info: DroneInfo, d0: int, nd: int,
+                 eff: EffectorState, wind: NDArray[np.float64]) -> None:
+        self.b, self.rep = b, rep
+        self.streams = Streams(blk.seed, rep)
+        self.log = EventLog(rep)
+        self.info = info
+        self.d0, self.nd = d0, nd  # global drone rows d0 .. d0+nd-1
+        self.eff = eff  # dynamic arrays are views of the block's (B, E) arrays
+        self.wind = wind
+        self.engagements: list[Engagement] = []
+        self.open: list[Engagement] = []  # the ones not yet ended: all a tick needs
+        self.operator = OperatorQueue()
+        self.next_decision = 0.0
+        self.counts = {k: 0 for k in ("shots_at_birds", "shots_at_own", "birds_killed",
+                                      "own_killed", "nfz_impacts", "false_track_shots")}
+        self.t = 0.0  # this replication's clock
+        self.frozen_until = -1  # tick index it skips to (world not yet advanced), or -1
+        self.finished = False
+        self.steps = 0
+        self.n_tracks = 0  # local track ids handed out
+        self.trace_rows: list[tuple[NDArray[Any], ...]] = []
+        self.result: SimResult | None = None
+
+
+class _Block:
+    """A lock-step block of replications of one scenario."""
+
+    def __init__(self, sc: Scenario, reps: list[int], seed: int, record: bool) -> None:
+        if not reps or len(set(r % _SLOTS for r in reps)) != len(reps):
+            raise ValueError(f"a block needs 1..{_SLOTS} replications with distinct "
+                             f"indices modulo {_SLOTS}")
+        self.sc, self.seed, self.record = sc, seed, record
         self.frame = Frame(sc.origin)
-        self.log = EventLog(replication)
-        self.record = record
+        self.doctrine = sc.doctrine
+        B = self.B = len(reps)
+        self.rep_ids = np.array(reps, np.int64)
         assets = [(s.name, a) for s in sc.sites for a in s.assets]
         self.asset_names = [a.name for _, a in assets]
-        self.asset_site = [s for s, _ in assets]
         self.asset_enu = np.array([self.frame.point(a.position) for _, a in assets])
         self.asset_radius = np.array([a.radius_m for _, a in assets])
         self.asset_value = np.array([a.value for _, a in assets])
         self.site_centre = np.array([
             np.mean([self.frame.point(a.position) for a in s.assets], axis=0) for s in sc.sites])
-        self.air, self.info = build_air(sc, self.frame, self.streams, self.asset_enu,
-                                        self.asset_names)
-        self.air.wind = wind_vector(sc, self.streams)
-        self.wind = self.air.wind
+        # world: every replication's objects in one struct of arrays
+        parts, infos, winds = [], [], []
+        for r in reps:
+            st = Streams(seed, r)
+            air, info = build_air(sc, self.frame, st, self.asset_enu, self.asset_names)
+            air.wind = wind_vector(sc, st)
+            parts.append(air)
+            infos.append(info)
+            winds.append(air.wind)
+        self.air, self.row_block, self.row_local = concat_air(parts)
         self.nd = self.air.n_drones
-        # sensors
+        self.info = DroneInfo(*(np.concatenate([getattr(i, f) for i in infos])
+                                for f in ("raid", "target_asset", "js_threshold_db",
+                                          "gnss_signal_dbw", "antenna_gain_dbi")))
+        self.streams = RepStreams(seed, self.rep_ids)
+        # sensors: one object per scenario sensor serves every replication of the block
         self.radars: list[RadarSensor] = []
         self.points: list[Any] = []
         self.eo: list[EOIRSensor] = []
@@ -125,6 +187,8 @@ class _Run:
                 e = EOIRSensor(s, i, pos, sc.night)
                 self.eo.append(e)
                 self.points.append(e)
+        for s in self.radars + self.points:
+            s.reset(B)
         self.tracker = Tracker(id_base=0)
         # Association batches: the tracker associates each batch separately so two sensors can
         # both update one track in a step. Sensors at different sites never see the same
@@ -134,120 +198,167 @@ class _Run:
         for i, s in enumerate(sc.sensors):
             self.batch_key[i] = rank.get(s.site, 0)
             rank[s.site] = rank.get(s.site, 0) + 1
-        self.eff: EffectorState = build_effectors(sc, self.frame)
+        # slot spacing: well beyond anything a sensor can report, so no gate spans two slots
+        ranges = [max(getattr(s, "max_range_m", 0.0), getattr(s, "range_m", 0.0),
+                      getattr(s, "range_day_m", 0.0), getattr(s, "range_night_m", 0.0))
+                  + float(np.linalg.norm(self.frame.point(s.position)[:2])) for s in sc.sensors]
+        spacing = max(1.0e6, 4.0 * max(ranges, default=0.0))
+        self.slot_off = (self.rep_ids % _SLOTS).astype(float) * spacing
+        # effectors: static facts shared, dynamic state one row per replication
+        e0 = build_effectors(sc, self.frame)
+        self.eff0 = e0
+        self.rounds = np.tile(e0.rounds, (B, 1))
+        self.busy_until = np.tile(e0.busy_until_s, (B, 1))
+        self.reload_done = np.tile(e0.reload_done_s, (B, 1))
+        self.radiating = np.tile(e0.radiating, (B, 1))
+        self.last_need = np.tile(e0.last_need_s, (B, 1))
         self.nfz = NoFireZones([self.frame.polygon(z.polygon) for s in sc.sites
                                 for z in s.no_fire_zones])
-        self.doctrine = sc.doctrine
-        self.engagements: list[Engagement] = []
-        self.open: list[Engagement] = []  # the ones not yet ended: all a tick needs to look at
-        self.operator = OperatorQueue()
         op = self.doctrine.operator
         self.expected_delay_s = (op.decision_time_s * math.exp(op.decision_time_sigma**2 / 2)
                                  if self.doctrine.human_in_loop else 0.0)
+        d_first = np.searchsorted(self.row_block[: self.nd], np.arange(B))
+        self.reps: list[_Rep] = []
+        for b, r in enumerate(reps):
+            nd_b = int(np.sum(self.row_block[: self.nd] == b))
+            eff = EffectorState(**{**e0.__dict__, "rounds": self.rounds[b],
+                                   "busy_until_s": self.busy_until[b],
+                                   "reload_done_s": self.reload_done[b],
+                                   "radiating": self.radiating[b],
+                                   "last_need_s": self.last_need[b]})
+            self.reps.append(_Rep(self, b, r, infos[b], int(d_first[b]), nd_b, eff, winds[b]))
         # tick: the fastest radar (or the decision period when there is no radar)
         periods = [r.period for r in self.radars] + [self.doctrine.decision_period_s]
         self.tick = max(min(periods), 0.25)
-        self.next_decision = 0.0
-        # reach: beyond this from every site centre nothing can sense or hit a drone
-        max_rcs = float(self.air.rcs_m2[: self.nd].max()) if self.nd else 1.0
-        reach = [r.reach_m(max_rcs) for r in self.radars]
-        reach += [getattr(p.cfg, "range_m", 0.0) for p in self.points if not isinstance(
-            p, EOIRSensor)]
-        reach += [e.range_m for e in self.eo]
-        reach += list(self.eff.max_range_m[self.eff.kinetic])
-        reach += [j.activation_range_m for _, j in self.eff.jammers]
-        sens_pos = [r.pos for r in self.radars] + [p.pos for p in self.points] + list(
-            self.eff.pos)
+        # reach: beyond this from every site centre nothing can sense or hit a drone; per
+        # replication, since it depends on the largest RCS drawn there
+        reach_fixed = [getattr(p.cfg, "range_m", 0.0) for p in self.points
+                       if not isinstance(p, EOIRSensor)]
+        reach_fixed += [e.range_m for e in self.eo]
+        reach_fixed += list(e0.max_range_m[e0.kinetic])
+        reach_fixed += [j.activation_range_m for _, j in e0.jammers]
+        sens_pos = [r.pos for r in self.radars] + [p.pos for p in self.points] + list(e0.pos)
         # measure reach from site centres, padded by how far any sensor stands off-centre
         off = max((float(np.min(np.linalg.norm(self.site_centre[:, :2] - p[:2], axis=1)))
                    for p in sens_pos), default=0.0)
-        self.reach_m = (max(reach) if reach else 0.0) + off + 2_000.0
-        self.max_ground_speed = float(self.air.speed_mps.max() if self.nd else 0.0) + float(
-            np.linalg.norm(self.wind)) + 5.0
-        # per-drone kill-chain bookkeeping (nan until it happens)
-        nd = self.nd
-        self.t_detect = np.full(nd, np.nan)
-        self.t_confirm = np.full(nd, np.nan)
-        self.t_identify = np.full(nd, np.nan)
+        self.reach_m = np.zeros(B)
+        self.max_ground_speed = np.zeros(B)
+        for rs in self.reps:
+            rows = slice(rs.d0, rs.d0 + rs.nd)
+            max_rcs = float(self.air.rcs_m2[rows].max()) if rs.nd else 1.0
+            reach = [r.reach_m(max_rcs) for r in self.radars] + reach_fixed
+            self.reach_m[rs.b] = (max(reach) if reach else 0.0) + off + 2_000.0
+            self.max_ground_speed[rs.b] = (float(self.air.speed_mps[rows].max())
+                                           if rs.nd else 0.0) + float(
+                np.linalg.norm(rs.wind)) + 5.0
+        # per-drone kill-chain bookkeeping (global drone rows; nan until it happens)
+        self.t_detect = np.full(self.nd, np.nan)
+        self.t_confirm = np.full(self.nd, np.nan)
+        self.t_identify = np.full(self.nd, np.nan)
+        # per-track bookkeeping, by the tracker's id
+        self.track_block = ByTrack(-1, np.int64)
+        self.track_local = ByTrack(-1, np.int64)
         self.track_truth = ByTrack(-1, np.int64)  # truth row a track last followed
         self.soft_since = ByTrack(np.nan, np.float64)  # when it entered a jammer footprint
+        self.threat = ByTrack(0, np.bool_)  # engageable at the last epoch
         self.own_jammed = np.zeros(self.air.n, bool)
-        self.threat_ids: set[int] = set()  # tracks that were engageable at the last epoch
-        self.steps = 0
-        self.trace_rows: list[tuple[NDArray[Any], ...]] = []
-        self.counts = {k: 0 for k in ("shots_at_birds", "shots_at_own", "birds_killed",
-                                      "own_killed", "nfz_impacts", "false_track_shots")}
+        self.view = BlockView(self.streams, self.rep_ids, self.row_block, self.row_local,
+                              np.zeros(B, bool))
+
+    # ------------------------------------------------------------------ helpers
+    def rows_of(self, mask_b: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        """World-row mask of the replications in ``mask_b``."""
+        return mask_b[self.row_block]
+
+    def local_drone(self, k: int) -> int:
+        return int(self.row_local[k]) if 0 <= k < self.nd else -1
+
+    def drop_tracks(self, mask_b: NDArray[np.bool_]) -> None:
+        ids = self.tracker.tracks.id
+        if ids.size:
+            gone = ids[mask_b[self.track_block.get(ids)]]
+            if gone.size:
+                self.tracker.drop(gone)
 
     # ------------------------------------------------------------------ clock
-    def quiet_until(self, t: float) -> float:
-        """Earliest time anything can come into reach; ``t`` when something already is."""
-        if self.open:
-            return t
-        air = self.air
-        nd = self.nd
-        bounds = [self.sc.duration_s]
-        live = np.flatnonzero(air.airborne[:nd])
+    def quiet_until(self, t: float, bs: NDArray[np.int64]) -> NDArray[np.float64]:
+        """Per replication in ``bs``: the earliest time anything can come into reach (``t``
+        when something already is)."""
+        B, air, nd = self.B, self.air, self.nd
+        inb = np.zeros(B, bool)
+        inb[bs] = True
+        bound = np.full(B, float(self.sc.duration_s))
+        busy = np.zeros(B, bool)
+        busy[[rs.b for rs in self.reps if rs.open]] = True
+        live = np.flatnonzero(air.airborne[:nd] & inb[self.row_block[:nd]])
         if live.size:
             d = np.linalg.norm(air.pos[live, None, :2] - self.site_centre[None, :, :2], axis=2)
-            gap = d.min(axis=1) - self.reach_m
-            if (gap <= 0).any():
-                return t
-            bounds.append(t + float(gap.min()) / self.max_ground_speed)
-        waiting = air.t_start_s[(air.mode == Mode.WAITING) & (air.kind != Kind.BIRD)]
-        if waiting.size:
-            bounds.append(float(waiting.min()))
-        own = np.flatnonzero((air.kind == Kind.OWN) & air.airborne)
-        if own.size:
-            return t
-        return max(t, min(bounds))
+            lb = self.row_block[live]
+            gap = d.min(axis=1) - self.reach_m[lb]
+            busy[lb[gap <= 0]] = True
+            np.minimum.at(bound, lb, t + gap / self.max_ground_speed[lb])
+        wait = np.flatnonzero((air.mode == Mode.WAITING) & (air.kind != Kind.BIRD)
+                              & inb[self.row_block])
+        if wait.size:
+            np.minimum.at(bound, self.row_block[wait], air.t_start_s[wait])
+        own = np.flatnonzero((air.kind == Kind.OWN) & air.airborne & inb[self.row_block])
+        busy[self.row_block[own]] = True
+        out = np.maximum(t, bound)
+        out[busy] = t
+        return out[bs]
 
-    def skip(self, t: float, t_new: float) -> float:
-        t_new = math.floor(t_new / self.tick) * self.tick
-        if t_new <= t + self.tick:
-            return t
-        self.apply_world_events(self.air.advance(t, t_new))
-        for s in self.radars + self.points:
-            s.skip_to(t_new)
-        return t_new
+    def finished_mask(self, bs: NDArray[np.int64]) -> NDArray[np.bool_]:
+        air, nd = self.air, self.nd
+        pending = (air.mode[:nd] == Mode.WAITING) | air.airborne[:nd]
+        n_pending = np.bincount(self.row_block[:nd][pending], minlength=self.B)
+        return np.array([n_pending[b] == 0 and not self.reps[b].open for b in bs], bool)
+
+    def advance(self, t0: float, t1: float, mask_b: NDArray[np.bool_]) -> None:
+        self.apply_world_events(self.air.advance(t0, t1, self.rows_of(mask_b)))
 
     # ------------------------------------------------------------------ world events
     def apply_world_events(self, ended: list[tuple[int, int, float]]) -> None:
         for k, fate, t_s in ended:
+            rs = self.reps[int(self.row_block[k])]
             pos = self.air.impact[k]
+            kl = self.local_drone(k)
             if fate == Fate.ATTACKED:
-                self.log.add(t_s, "leaked", drone=k, xyz=pos)
+                rs.log.add(t_s, "leaked", drone=kl, xyz=pos)
             elif fate in (Fate.LANDED, Fate.CRASHED):
-                self.log.add(t_s, "forced_down", drone=k, xyz=pos,
-                             detail="crashed" if fate == Fate.CRASHED else "landed")
+                rs.log.add(t_s, "forced_down", drone=kl, xyz=pos,
+                           detail="crashed" if fate == Fate.CRASHED else "landed")
             elif fate == Fate.RETURNED:
-                self.log.add(t_s, "returned", drone=k, xyz=pos)
+                rs.log.add(t_s, "returned", drone=kl, xyz=pos)
             elif fate == Fate.OUT_OF_FUEL:
-                self.log.add(t_s, "out_of_fuel", drone=k, xyz=pos)
+                rs.log.add(t_s, "out_of_fuel", drone=kl, xyz=pos)
             # a warhead that goes off (attack, or crash on the ground) may hit an asset
             if fate in (Fate.ATTACKED, Fate.CRASHED, Fate.OUT_OF_FUEL):
-                self._warhead(k, t_s, pos)
+                self._warhead(rs, k, t_s, pos)
 
-    def _warhead(self, k: int, t_s: float, pos: NDArray[np.float64]) -> None:
+    def _warhead(self, rs: _Rep, k: int, t_s: float, pos: NDArray[np.float64]) -> None:
         lethal = float(self.sc.airframes[self.sc.raids[int(self.info.raid[k])].airframe]
                        .lethal_radius_m)
         d = np.linalg.norm(self.asset_enu[:, :2] - pos[:2], axis=1)
         for a in np.flatnonzero(d <= self.asset_radius + lethal):
-            self.log.add(t_s, "asset_hit", drone=k, xyz=pos, value=float(self.asset_value[a]),
-                         detail=self.asset_names[a])
+            rs.log.add(t_s, "asset_hit", drone=self.local_drone(k), xyz=pos,
+                       value=float(self.asset_value[a]), detail=self.asset_names[a])
 
     # ------------------------------------------------------------------ effects: EW
-    def electronic_warfare(self, t: float) -> None:
-        air, nd = self.air, self.nd
-        on = [(j, jam) for j, jam in self.eff.jammers if self.eff.radiating[j]]
-        if not on or nd == 0:
+    def electronic_warfare(self, t: float, step_b: NDArray[np.bool_]) -> None:
+        air, nd, e0 = self.air, self.nd, self.eff0
+        on = self.radiating & step_b[:, None]
+        any_on = on.any(axis=1)
+        if not any_on.any() or nd == 0:
             return
+        blk = self.row_block
         live = air.airborne[:nd] & air.gnss_susceptible & (air.mode[:nd] == Mode.CRUISE)
+        idx0 = np.flatnonzero(live & any_on[blk[:nd]])
         denied = np.zeros(nd, bool)
-        idx = np.flatnonzero(live)
-        for j, jam in on:
+        for j, jam in e0.jammers:
+            idx = idx0[on[blk[idx0], j]]
             if idx.size == 0:
-                break
-            d = np.linalg.norm(air.pos[idx] - self.eff.pos[j], axis=1)
+                continue
+            d = np.linalg.norm(air.pos[idx] - e0.pos[j], axis=1)
             js = js_db(jam.eirp_dbw, jam.frequency_mhz, d, self.info.antenna_gain_dbi[idx],
                        self.info.gnss_signal_dbw[idx])
             if jam.mode == "jam":
@@ -255,69 +366,106 @@ class _Run:
             else:
                 inrange = idx[(js >= jam.spoof_capture_margin_db) & (air.nav[idx] == Nav.GNSS)]
                 if inrange.size:
-                    u = self.streams.uniform("spoof-capture", inrange, j)
+                    u = self.streams.uniform("spoof-capture", blk[inrange],
+                                             self.row_local[inrange], j)
                     for k in inrange[u < jam.p_capture]:
                         air.spoof(int(k), self.frame.point(jam.divert_to), j)
-                        self.log.add(t, "spoofed", drone=int(k), effector=j, xyz=air.pos[k])
+                        self.reps[int(blk[k])].log.add(t, "spoofed", drone=self.local_drone(k),
+                                                       effector=j, xyz=air.pos[k])
                     # receivers that notice the spoof distrust GNSS: as good as denied
                     denied[inrange[u >= jam.p_capture]] = True
         newly = denied & np.isnan(air.denied_since_s) & (air.nav == Nav.GNSS)
         for k in np.flatnonzero(newly):
-            self.log.add(t, "gnss_denied", drone=int(k), xyz=air.pos[k])
-        for k, fs in air.set_denied(denied, t):
-            self.log.add(t, "failsafe", drone=k, xyz=air.pos[k],
-                         detail={Mode.LAND: "land", Mode.LOITER: "loiter",
-                                 Mode.RETURN: "return", Mode.CRUISE: "continue_ins"}[fs])
+            self.reps[int(blk[k])].log.add(t, "gnss_denied", drone=self.local_drone(k),
+                                           xyz=air.pos[k])
+        for k, fs in air.set_denied(denied, t, any_on[blk[:nd]]):
+            self.reps[int(blk[k])].log.add(
+                t, "failsafe", drone=self.local_drone(k), xyz=air.pos[k],
+                detail={Mode.LAND: "land", Mode.LOITER: "loiter", Mode.RETURN: "return",
+                        Mode.CRUISE: "continue_ins"}[fs])
         # own aircraft suffer the denial too (counted once per aircraft)
-        own = np.flatnonzero((air.kind == Kind.OWN) & air.airborne & ~self.own_jammed)
-        for j, jam in on:
-            if own.size == 0 or jam.mode != "jam":
+        own = np.flatnonzero((air.kind == Kind.OWN) & air.airborne & ~self.own_jammed
+                             & any_on[blk])
+        for j, jam in e0.jammers:
+            sel = own[on[blk[own], j]]
+            if sel.size == 0 or jam.mode != "jam":
                 continue
-            d = np.linalg.norm(air.pos[own] - self.eff.pos[j], axis=1)
-            js = js_db(jam.eirp_dbw, jam.frequency_mhz, d, np.full(own.size, _OWN_RX["g_rx_dbi"]),
-                       np.full(own.size, _OWN_RX["signal_dbw"]))
-            for k in own[js > _OWN_RX["threshold_db"]]:
+            d = np.linalg.norm(air.pos[sel] - e0.pos[j], axis=1)
+            js = js_db(jam.eirp_dbw, jam.frequency_mhz, d, np.full(sel.size, _OWN_RX["g_rx_dbi"]),
+                       np.full(sel.size, _OWN_RX["signal_dbw"]))
+            for k in sel[js > _OWN_RX["threshold_db"]]:
                 self.own_jammed[k] = True
-                self.log.add(t, "own_aircraft_jammed", effector=j, xyz=air.pos[k])
+                self.reps[int(blk[k])].log.add(t, "own_aircraft_jammed", effector=j,
+                                               xyz=air.pos[k])
 
     # ------------------------------------------------------------------ sensing + tracking
-    def sense_and_track(self, t1: float) -> None:
-        batches = [r.observe(self.air, t1, self.streams) for r in self.radars]
-        batches += [p.observe(self.air, t1, self.streams) for p in self.points]
+    def sense_and_track(self, t1: float, step_b: NDArray[np.bool_]) -> None:
+        view = BlockView(self.streams, self.rep_ids, self.row_block, self.row_local, step_b)
+        batches = [r.observe(self.air, t1, view) for r in self.radars]
+        batches += [p.observe(self.air, t1, view) for p in self.points]
         det = Detections.concat(batches)
         trk = self.tracker
         if det.m:
-            trk.step(det.t_s, det.z, det.R, sensor=self.batch_key[det.sensor],
-                     evidence=det.evidence)
+            z = det.z.copy()
+            z[:, 0] += self.slot_off[det.rep]
+            trk.step(det.t_s, z, det.R, sensor=self.batch_key[det.sensor],
+                     evidence=det.evidence, until_s=t1)
         else:
             trk.step(t1, np.zeros((0, 3)), np.zeros((0, 3, 3)), evidence=np.zeros((0, K)))
+            return
         assoc = trk.last_association
-        real = (det.truth >= 0) & (assoc >= 0) if det.m else np.zeros(0, bool)
+        # tracks started this step: give each its replication and its number there, in the
+        # order the tracker created them (the order a replication alone would see)
+        started = assoc >= 0
+        if started.any():
+            gids, first = np.unique(assoc[started], return_index=True)
+            new = self.track_block.get(gids) < 0
+            if new.any():
+                gids = gids[new]
+                b = det.rep[np.flatnonzero(started)[first[new]]]
+                order = np.argsort(b, kind="stable")
+                gids, b = gids[order], b[order]
+                n_b = np.bincount(b, minlength=self.B)
+                start = np.cumsum(n_b) - n_b
+                rank = np.arange(b.size) - start[b]
+                base = np.array([rs.n_tracks for rs in self.reps])
+                self.track_block.set(gids, b)
+                self.track_local.set(gids, base[b] + rank)
+                for bb in np.flatnonzero(n_b):
+                    self.reps[bb].n_tracks += int(n_b[bb])
+        real = (det.truth >= 0) & (assoc >= 0)
         if real.any():
             self.track_truth.set(assoc[real], det.truth[real])
         # first detection of each drone
-        drones = det.truth[(det.truth >= 0) & (det.truth < self.nd)] if det.m else det.truth
+        isd = (det.truth >= 0) & (det.truth < self.nd)
+        drones = det.truth[isd]
         if drones.size:
-            times = det.t_s[(det.truth >= 0) & (det.truth < self.nd)]
+            times = det.t_s[isd]
             first = np.isnan(self.t_detect[drones])
             for k, tk in zip(drones[first], times[first], strict=True):
                 if math.isnan(self.t_detect[k]):
                     self.t_detect[k] = tk
-                    self.log.add(tk, "detected", drone=int(k), xyz=self.air.pos[k])
+                    self.reps[int(self.row_block[k])].log.add(
+                        tk, "detected", drone=self.local_drone(int(k)), xyz=self.air.pos[k])
+
+    def _own_xy(self, gids: NDArray[np.int64], x: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Undo the replication slot offset of track states ``x`` (copy)."""
+        x = x.copy()
+        x[:, 0] -= self.slot_off[self.track_block.get(gids)]
+        return x
 
     # ------------------------------------------------------------------ assess + respond
-    def decide(self, t: float) -> None:
+    def decide(self, t: float, step_b: NDArray[np.bool_]) -> None:
         trk = self.tracker
         tracks = trk.tracks
         rows = np.flatnonzero(tracks.confirmed)  # only confirmed tracks are assessed
         if rows.size == 0:
-            self.threat_ids = set()
-            self._log_jammers(t, switch_jammers(t, self.eff, np.zeros((0, 3)),
-                                                np.zeros(0, bool)))
+            self._switch_jammers(t, step_b, np.zeros(0, np.int64), np.zeros((0, 3)))
             return
         ids = tracks.id[rows]
-        x, P = trk.predict(t)
-        x, P = x[rows], P[rows]
+        # the step brought every track to t (until_s): no prediction needed
+        x, P = self._own_xy(ids, tracks.state[rows]), tracks.covariance[rows]
+        tb = self.track_block.get(ids)
         ev = tracks.evidence[rows] if tracks.evidence.shape[1] == K else np.zeros((rows.size, K))
         pc = classify(x[:, 3:], P, ev)
         threats = assess_threats(x[:, :3], x[:, 3:], P, pc[:, 0], self.asset_enu[:, :2],
@@ -334,106 +482,150 @@ class _Run:
                 ks = np.unique(truth[sel])
                 for k in ks[np.isnan(mark[ks])]:
                     mark[k] = t
-                    self.log.add(t, kind, drone=int(k), xyz=self.air.pos[k])
+                    self.reps[int(self.row_block[k])].log.add(
+                        t, kind, drone=self.local_drone(int(k)), xyz=self.air.pos[k])
         cand = candidates(self.doctrine, pc[:, 0], np.ones(rows.size, bool), threats)
-        self.threat_ids = set(ids[cand].tolist())
-        self._log_jammers(t, switch_jammers(t, self.eff, x[:, :3], cand))
-        self._cue_eo(t, ids, x, pc, threats)
-        if t + 1e-9 < self.next_decision:
-            return
-        self.next_decision = t + self.doctrine.decision_period_s
-        busy = np.isin(ids, [e.track for e in self.open])
-        soft = self.soft_since.get(ids)
-        props = plan(t, self.doctrine, self.eff, x, P, cand, threats, busy, soft, self.nfz,
-                     self.wind, self.expected_delay_s, self.asset_enu[:, :2])
-        self.soft_since.set(ids, soft)
-        for p in props:
-            self._propose(t, p, int(ids[p.track_row]))
+        self.threat.set(ids, cand)
+        self._switch_jammers(t, step_b, tb[cand], x[cand, :3])
+        self._cue_eo(t, step_b, ids, tb, x, pc, threats)
+        # per replication: one decision epoch of the doctrine
+        due = np.array([t + 1e-9 >= rs.next_decision for rs in self.reps]) & step_b
+        has = np.zeros(self.B, bool)
+        has[tb] = True
+        order = np.argsort(tb, kind="stable")
+        bounds = np.searchsorted(tb[order], np.arange(self.B + 1))
+        c_b = np.bincount(tb[cand], minlength=self.B) > 0
+        for b in np.flatnonzero(due & has):
+            rs = self.reps[b]
+            rs.next_decision = t + self.doctrine.decision_period_s
+            if not c_b[b]:
+                continue
+            sub = order[bounds[b]:bounds[b + 1]]
+            sid = ids[sub]
+            busy = np.isin(sid, [e.track_key for e in rs.open])
+            soft = self.soft_since.get(sid)
+            props = plan(t, self.doctrine, rs.eff, x[sub], P[sub], cand[sub],
+                         _take_threats(threats, sub), busy, soft, self.nfz, rs.wind,
+                         self.expected_delay_s, self.asset_enu[:, :2])
+            self.soft_since.set(sid, soft)
+            for p in props:
+                self._propose(rs, t, p, int(sid[p.track_row]))
 
-    def _log_jammers(self, t: float, changes: list[tuple[int, bool]]) -> None:
-        for j, on in changes:
-            self.log.add(t, "jammer_on" if on else "jammer_off", effector=j)
+    def _switch_jammers(self, t: float, step_b: NDArray[np.bool_], cand_b: NDArray[np.int64],
+                        cand_pos: NDArray[np.float64]) -> None:
+        """Jammers radiate while a candidate is inside their activation range (and for
+        ``JAMMER_HOLD_S`` after); switches are logged per replication."""
+        e0 = self.eff0
+        for j, jam in e0.jammers:
+            if cand_b.size:
+                d = np.linalg.norm(cand_pos[:, :2] - e0.pos[j, :2], axis=1)
+                near = cand_b[d <= jam.activation_range_m]
+                need = np.zeros(self.B, bool)
+                need[near] = True
+                self.last_need[need & step_b, j] = t
+            want = (t - self.last_need[:, j]) <= JAMMER_HOLD_S
+            change = step_b & (want != self.radiating[:, j])
+            for b in np.flatnonzero(change):
+                self.radiating[b, j] = want[b]
+                self.reps[b].log.add(t, "jammer_on" if want[b] else "jammer_off", effector=j)
 
-    def _cue_eo(self, t: float, ids: NDArray[np.int64], x: NDArray[np.float64],
-                pc: NDArray[np.float64], threats: Any) -> None:
+    def _cue_eo(self, t: float, step_b: NDArray[np.bool_], ids: NDArray[np.int64],
+                tb: NDArray[np.int64], x: NDArray[np.float64], pc: NDArray[np.float64],
+                threats: Threats) -> None:
         for eo in self.eo:
-            if not eo.free(t):
+            free = eo.free(t) & step_b
+            if not free.any():
                 continue
             d = np.linalg.norm(x[:, :3] - eo.pos, axis=1)
-            want = (d <= eo.range_m) & (pc.max(axis=1) < 0.95)
-            if want.any():
-                score = np.where(want, threats.value + 1e-3, -1.0)
-                r = int(np.argmax(score))
-                eo.cue(int(ids[r]), x[r, :3], x[r, 3:], t)
+            want = np.flatnonzero((d <= eo.range_m) & (pc.max(axis=1) < 0.95) & free[tb])
+            if want.size == 0:
+                continue
+            # per replication, the most valuable uncertain track (first on ties, by row)
+            o = np.lexsort((want, -threats.value[want], tb[want]))
+            w = want[o]
+            first = np.ones(w.size, bool)
+            first[1:] = tb[w][1:] != tb[w][:-1]
+            r = w[first]
+            eo.cue(tb[r], self.track_local.get(ids[r]), x[r, :3], x[r, 3:], t)
 
-    def _propose(self, t: float, p: Any, track_id: int) -> None:
-        eid = len(self.engagements)
-        e = Engagement(eid, p.effector, track_id, t, p.pk,
-                       float(self.eff.cost_usd[p.effector]), p.reason)
+    def _propose(self, rs: _Rep, t: float, p: Any, gid: int) -> None:
+        eid = len(rs.engagements)
+        local = int(self.track_local.get(np.array([gid]))[0])
+        e = Engagement(eid, p.effector, local, t, p.pk, float(self.eff0.cost_usd[p.effector]),
+                       p.reason, track_key=gid)
         op = self.doctrine.operator
         if self.doctrine.human_in_loop:
-            u = self.streams.uniform("operator", eid, 0, np.array([0, 1]))
+            u = rs.streams.uniform("operator", eid, 0, np.array([0, 1]))
             service = op.decision_time_s * math.exp(op.decision_time_sigma * float(ndtri(u[0])))
-            e.t_decision_s = self.operator.schedule(t, service)
+            e.t_decision_s = rs.operator.schedule(t, service)
             e.approve = bool(u[1] < op.p_approve)
         else:
             e.t_decision_s = t
-        self.eff.busy_until_s[p.effector] = np.inf  # reserved until fired or released
-        self.engagements.append(e)
-        self.open.append(e)
-        self.log.add(t, "proposed", track=track_id, effector=p.effector, engagement=eid,
-                     value=p.pk, detail=f"p_nfz={p.p_nfz:.4f}")
+        rs.eff.busy_until_s[p.effector] = np.inf  # reserved until fired or released
+        rs.engagements.append(e)
+        rs.open.append(e)
+        rs.log.add(t, "proposed", track=local, effector=p.effector, engagement=eid,
+                   value=p.pk, detail=f"p_nfz={p.p_nfz:.4f}")
 
-    def progress(self, t: float) -> None:
-        """Move open engagements through their state machine up to time t."""
+    def progress(self, rs: _Rep, t: float) -> None:
+        """Move a replication's open engagements through their state machine up to t."""
         op = self.doctrine.operator
-        for e in self.open:
+        for e in rs.open:
             if e.state == _S.PROPOSED:
                 deadline = e.t_proposed_s + op.timeout_s
                 if e.t_decision_s > deadline and t >= deadline:
-                    self._release(e, _S.EXPIRED, deadline, "operator did not decide in time")
+                    self._release(rs, e, _S.EXPIRED, deadline, "operator did not decide in time")
                 elif e.t_decision_s <= t:
                     if e.approve:
                         e.to(_S.APPROVED, e.t_decision_s)
-                        self.log.add(e.t_decision_s, "approved", track=e.track,
-                                     effector=e.effector, engagement=e.id)
-                        e.t_fire_s = e.t_decision_s + float(self.eff.reaction_s[e.effector])
+                        rs.log.add(e.t_decision_s, "approved", track=e.track,
+                                   effector=e.effector, engagement=e.id)
+                        e.t_fire_s = e.t_decision_s + float(self.eff0.reaction_s[e.effector])
                     else:
-                        self._release(e, _S.REJECTED, e.t_decision_s, "operator rejected")
+                        self._release(rs, e, _S.REJECTED, e.t_decision_s, "operator rejected")
             if e.state == _S.APPROVED and e.t_fire_s <= t:
-                self._fire(e)
+                self._fire(rs, e)
             if (e.state == _S.FIRING and e.resolved
                     and e.t_hit_s + self.doctrine.kill_assessment_delay_s <= t):
-                self._assess(e)
-        self.open = [e for e in self.open if e.open]
+                self._assess(rs, e)
+        rs.open = [e for e in rs.open if e.open]
 
-    def _release(self, e: Engagement, state: EngagementState, t: float, why: str) -> None:
+    def _release(self, rs: _Rep, e: Engagement, state: EngagementState, t: float,
+                 why: str) -> None:
         e.to(state, t, why)
-        self.eff.busy_until_s[e.effector] = t
-        self.log.add(t, state.name.lower(), track=e.track, effector=e.effector,
-                     engagement=e.id, detail=why)
+        rs.eff.busy_until_s[e.effector] = t
+        rs.log.add(t, state.name.lower(), track=e.track, effector=e.effector,
+                   engagement=e.id, detail=why)
 
-    def _fire(self, e: Engagement) -> None:
-        trk, eff, w = self.tracker, self.eff, e.effector
+    def _fire(self, rs: _Rep, e: Engagement) -> None:
+        trk, eff, w = self.tracker, rs.eff, e.effector
         t_f = e.t_fire_s
-        rows = np.flatnonzero(trk.tracks.id == e.track)
+        ids = trk.tracks.id
+        rows = np.flatnonzero(ids == e.track_key)
         if rows.size == 0 or eff.rounds[w] <= 0:
-            self._release(e, _S.EXPIRED, t_f, "track lost before firing")
+            self._release(rs, e, _S.EXPIRED, t_f, "track lost before firing")
             return
-        if e.track not in self.threat_ids:
+        if not bool(self.threat.get(np.array([e.track_key]))[0]):
             # e.g. the drone was captured by the spoofer and turned away after approval
-            self._release(e, _S.EXPIRED, t_f, "no longer a threat")
+            self._release(rs, e, _S.EXPIRED, t_f, "no longer a threat")
             return
-        x, P = trk.predict(t_f)
-        r = rows[0]
+        # the fire time lies within the last tick: carry the track's estimate there at
+        # constant velocity (one track; the tracker's full prediction is for all of them)
+        r = int(rows[0])
+        tracks = trk.tracks
+        dt = t_f - float(tracks.t_s[r])
+        F = np.eye(6)
+        F[:3, 3:] = dt * np.eye(3)
+        x = self._own_xy(ids[r:r + 1], tracks.state[r:r + 1] @ F.T)
+        P = F @ tracks.covariance[r] @ F.T
+        P = P[None]
         ic = intercepts(eff.pos[w:w + 1], eff.speed_mps[w:w + 1], np.zeros(1),
                         eff.min_range_m[w:w + 1], eff.max_range_m[w:w + 1],
                         eff.max_alt_m[w:w + 1], eff.pk_max[w:w + 1],
                         eff.required_sigma_m[w:w + 1], eff.error_scale_m[w:w + 1],
-                        eff.cross_scale_mps[w:w + 1], ~eff.gun[w:w + 1], x[r:r + 1],
-                        P[r:r + 1])
+                        eff.cross_scale_mps[w:w + 1], ~eff.gun[w:w + 1], x, P)
         if not ic.feasible[0, 0]:
-            self._release(e, _S.EXPIRED, t_f, "no longer in envelope")
+            self._release(rs, e, _S.EXPIRED, t_f, "no longer in envelope")
             return
         e.to(_S.FIRING, t_f)
         e.pk_expected = float(ic.pk[0, 0])
@@ -442,156 +634,222 @@ class _Run:
         if eff.rounds[w] == 0:
             eff.reload_done_s[w] = t_f + eff.reload_s[w]
         eff.busy_until_s[w] = t_f + eff.interval_s[w]
-        # what is really there: the nearest object still flying at the moment of firing
-        # (a drone killed by another shooter a moment later is still a real target now)
-        flying = self.air.airborne.copy()
-        flying[: self.nd] |= self.air.t_fate_s > t_f
-        live = np.flatnonzero(flying)
-        aim = x[r, :3]
+        # what is really there: the nearest object of this replication still flying at the
+        # moment of firing (a drone killed by another shooter a moment later is still real now)
+        air = self.air
+        flying = air.airborne.copy()
+        flying[: self.nd] |= air.t_fate_s > t_f
+        live = np.flatnonzero(flying & (self.row_block == rs.b))
+        aim = x[0, :3]
         truth = -1
         if live.size:
-            d = np.linalg.norm(self.air.pos[live] - aim, axis=1)
+            d = np.linalg.norm(air.pos[live] - aim, axis=1)
             j = int(np.argmin(d))
             if d[j] <= _GATE_TRUTH_M + 3 * float(ic.sigma_m[0, 0]):
                 truth = int(live[j])
         e.target_row = truth
-        kind = int(self.air.kind[truth]) if truth >= 0 else -1
-        self.log.add(t_f, "fired", drone=truth if 0 <= truth < self.nd else -1, track=e.track,
-                     effector=w, engagement=e.id, xyz=ic.point[0, 0], value=e.cost_usd,
-                     detail=eff.names[w])
+        kind = int(air.kind[truth]) if truth >= 0 else -1
+        rs.log.add(t_f, "fired", drone=self.local_drone(truth), track=e.track,
+                   effector=w, engagement=e.id, xyz=ic.point[0, 0], value=e.cost_usd,
+                   detail=eff.names[w])
         if kind == Kind.BIRD:
-            self.counts["shots_at_birds"] += 1
-            self.log.add(t_f, "shot_at_bird", track=e.track, effector=w, engagement=e.id)
+            rs.counts["shots_at_birds"] += 1
+            rs.log.add(t_f, "shot_at_bird", track=e.track, effector=w, engagement=e.id)
         elif kind == Kind.OWN:
-            self.counts["shots_at_own"] += 1
-            self.log.add(t_f, "shot_at_own", track=e.track, effector=w, engagement=e.id)
+            rs.counts["shots_at_own"] += 1
+            rs.log.add(t_f, "shot_at_own", track=e.track, effector=w, engagement=e.id)
         elif truth < 0:
-            self.counts["false_track_shots"] += 1
+            rs.counts["false_track_shots"] += 1
         e.aim_point = tuple(float(v) for v in ic.point[0, 0])
 
-    def resolve_hit(self, e: Engagement) -> None:
+    def resolve_hit(self, rs: _Rep, e: Engagement) -> None:
         """The projectile arrives at e.t_hit_s: kill or miss, and where things fall."""
         air, k = self.air, e.target_row
         e.resolved = True
-        u = self.streams.uniform("kill", e.id, 0, np.array([0, 1, 2, 3]))
+        u = rs.streams.uniform("kill", e.id, 0, np.array([0, 1, 2, 3]))
         e.hit = bool(k >= 0 and air.airborne[k] and u[0] < e.pk_expected)
         w = e.effector
         if e.hit:
             pos, vel = air.pos[k].copy(), air.vel[k].copy()
             if k < self.nd:
                 air.shoot_down(k, e.t_hit_s)
-                self.log.add(e.t_hit_s, "killed", drone=k, track=e.track, effector=w,
-                             engagement=e.id, xyz=pos, detail=self.eff.names[w])
+                rs.log.add(e.t_hit_s, "killed", drone=self.local_drone(k), track=e.track,
+                           effector=w, engagement=e.id, xyz=pos, detail=self.eff0.names[w])
             else:
                 air.mode[k] = Mode.DOWN
                 air.vel[k] = 0.0
-                self.counts["birds_killed" if air.kind[k] == Kind.BIRD else "own_killed"] += 1
-                self.log.add(e.t_hit_s, "killed", track=e.track, effector=w, engagement=e.id,
-                             xyz=pos, detail=Kind.NAMES[int(air.kind[k])])
-            fall = self.nfz.sample_debris(pos, vel, self.wind, u[1:3]) if self.nfz else None
+                rs.counts["birds_killed" if air.kind[k] == Kind.BIRD else "own_killed"] += 1
+                rs.log.add(e.t_hit_s, "killed", track=e.track, effector=w, engagement=e.id,
+                           xyz=pos, detail=Kind.NAMES[int(air.kind[k])])
+            fall = self.nfz.sample_debris(pos, vel, rs.wind, u[1:3]) if self.nfz else None
             if fall is not None and self.nfz.contains(fall[None])[0]:
-                self.counts["nfz_impacts"] += 1
-                self.log.add(e.t_hit_s, "nfz_impact", effector=w, engagement=e.id,
-                             xyz=(*fall, 0.0), detail="debris")
+                rs.counts["nfz_impacts"] += 1
+                rs.log.add(e.t_hit_s, "nfz_impact", effector=w, engagement=e.id,
+                           xyz=(*fall, 0.0), detail="debris")
         else:
-            self.log.add(e.t_hit_s, "missed", drone=k if 0 <= k < self.nd else -1,
-                         track=e.track, effector=w, engagement=e.id)
-            if self.nfz and self.eff.gun[w]:
-                p = self.nfz.p_rounds(self.eff.pos[w], np.asarray(e.aim_point),
-                                      np.array(self.eff.round_max_range_m[w]))
+            rs.log.add(e.t_hit_s, "missed", drone=self.local_drone(k), track=e.track,
+                       effector=w, engagement=e.id)
+            if self.nfz and self.eff0.gun[w]:
+                p = self.nfz.p_rounds(self.eff0.pos[w], np.asarray(e.aim_point),
+                                      np.array(self.eff0.round_max_range_m[w]))
                 if u[3] < p:
-                    self.counts["nfz_impacts"] += 1
-                    self.log.add(e.t_hit_s, "nfz_impact", effector=w, engagement=e.id,
-                                 detail="rounds")
+                    rs.counts["nfz_impacts"] += 1
+                    rs.log.add(e.t_hit_s, "nfz_impact", effector=w, engagement=e.id,
+                               detail="rounds")
 
-    def _assess(self, e: Engagement) -> None:
+    def _assess(self, rs: _Rep, e: Engagement) -> None:
         t = e.t_hit_s + self.doctrine.kill_assessment_delay_s
-        u = float(self.streams.uniform("kill-assessment", e.id, 0))
+        u = float(rs.streams.uniform("kill-assessment", e.id, 0))
         right = u < self.doctrine.kill_assessment_p_correct
         said_killed = e.hit == right
         e.result = "killed" if said_killed else "missed"
         e.to(_S.ASSESSED, t, e.result)
-        self.log.add(t, "assessed", track=e.track, effector=e.effector, engagement=e.id,
-                     detail=e.result)
+        rs.log.add(t, "assessed", track=e.track, effector=e.effector, engagement=e.id,
+                   detail=e.result)
         if said_killed:
-            self.tracker.drop([e.track])
+            self.tracker.drop([e.track_key])
 
     # ------------------------------------------------------------------ the loop
-    def run(self) -> SimResult:
-        sc, air = self.sc, self.air
-        for k in range(self.nd):
-            self.log.add(float(air.t_start_s[k]), "launched", drone=k, xyz=air.launch[k])
-        t = 0.0
-        while t < sc.duration_s - 1e-9:
-            if self.done():
-                break
-            t_q = self.quiet_until(t)
-            if t_q > t:
-                t2 = self.skip(t, t_q)
-                if t2 > t:
-                    t = t2
-                    continue
-            t1 = min(t + self.tick, sc.duration_s)
-            # projectiles landing inside this tick: move the world to each arrival first
+    def run(self) -> list[SimResult]:
+        sc, air, tick = self.sc, self.air, self.tick
+        for rs in self.reps:
+            for k in range(rs.nd):
+                rs.log.add(float(air.t_start_s[rs.d0 + k]), "launched", drone=k,
+                           xyz=air.launch[rs.d0 + k])
+        duration = float(sc.duration_s)
+        n = 0  # tick index: the block's clock is n · tick (a fixed grid, no accumulation)
+        while True:
+            t = min(n * tick, duration)
+            # replications whose skip ends now: move their world over the skipped time
+            for rs in self.reps:
+                if rs.frozen_until == n:
+                    rs.frozen_until = -1
+                    m = np.zeros(self.B, bool)
+                    m[rs.b] = True
+                    self.advance(rs.t, t, m)
+                    for s in self.radars + self.points:
+                        s.skip_to(m, t)
+                    rs.t = t
+            awake = np.array([not rs.finished and rs.frozen_until < 0 for rs in self.reps])
+            bs = np.flatnonzero(awake)
+            if bs.size:
+                # end of run, or a replication whose clock has reached the end
+                end = self.finished_mask(bs) | (t >= duration - 1e-9)
+                for b in bs[end]:
+                    self._finish(self.reps[b])
+                bs = bs[~end]
+            if bs.size:
+                t_q = self.quiet_until(t, bs)
+                n_q = np.floor(t_q / tick + 1e-9).astype(np.int64)
+                skip = n_q > n + 1
+                if skip.any():
+                    m = np.zeros(self.B, bool)
+                    m[bs[skip]] = True
+                    self.drop_tracks(m)  # nothing can be sensed until then: tracks coast out
+                    for b, nq in zip(bs[skip], n_q[skip], strict=True):
+                        self.reps[b].frozen_until = int(nq)
+                    bs = bs[~skip]
+            if bs.size == 0:
+                waiting = [rs.frozen_until for rs in self.reps if rs.frozen_until >= 0]
+                if not waiting:
+                    break
+                n = min(waiting)
+                continue
+            step_b = np.zeros(self.B, bool)
+            step_b[bs] = True
+            t1 = min((n + 1) * tick, duration)
+            self.step(t, t1, step_b)
+            for b in bs:
+                self.reps[b].t = t1
+                self.reps[b].steps += 1
+            n += 1
+        return [rs.result for rs in self.reps if rs.result is not None]
+
+    def step(self, t: float, t1: float, step_b: NDArray[np.bool_]) -> None:
+        # projectiles landing inside this tick: move that replication to each arrival first
+        moved = np.zeros(self.B, bool)
+        for b in np.flatnonzero(step_b):
+            rs = self.reps[b]
+            hits = sorted((e for e in rs.open if e.state == _S.FIRING and not e.resolved
+                           and e.t_hit_s <= t1), key=lambda e: e.t_hit_s)
+            if not hits:
+                continue
+            m = np.zeros(self.B, bool)
+            m[b] = True
             t_cur = t
-            for e in sorted((e for e in self.open if e.state == _S.FIRING
-                             and not e.resolved and e.t_hit_s <= t1),
-                            key=lambda e: e.t_hit_s):
+            for e in hits:
                 if e.t_hit_s > t_cur:
-                    self.apply_world_events(air.advance(t_cur, e.t_hit_s))
+                    self.advance(t_cur, e.t_hit_s, m)
                     t_cur = e.t_hit_s
-                self.resolve_hit(e)
-            self.apply_world_events(air.advance(t_cur, t1))
-            self.eff.tick_reload(t1)
-            self.electronic_warfare(t1)
-            self.sense_and_track(t1)
-            self.progress(t1)
-            self.decide(t1)
-            self.progress(t1)
-            self.steps += 1
-            if self.record:
-                self._trace(t1)
-            t = t1
-        return self.result(t)
+                self.resolve_hit(rs, e)
+            self.advance(t_cur, t1, m)
+            moved[b] = True
+        self.advance(t, t1, step_b & ~moved)
+        # magazines reloaded
+        reload = (step_b[:, None] & self.eff0.kinetic[None, :] & (self.rounds == 0)
+                  & (self.reload_done <= t1))
+        if reload.any():
+            self.rounds[reload] = np.broadcast_to(self.eff0.magazine, self.rounds.shape)[reload]
+            self.reload_done[reload] = np.inf
+        self.electronic_warfare(t1, step_b)
+        self.sense_and_track(t1, step_b)
+        active = [self.reps[b] for b in np.flatnonzero(step_b)]
+        for rs in active:
+            if rs.open:
+                self.progress(rs, t1)
+        self.decide(t1, step_b)
+        for rs in active:
+            if rs.open:
+                self.progress(rs, t1)
+        if self.record:
+            self._trace(t1, step_b)
 
-    def done(self) -> bool:
+    def _trace(self, t: float, step_b: NDArray[np.bool_]) -> None:
         air = self.air
-        drones_done = not ((air.mode[: self.nd] == Mode.WAITING) | air.airborne[: self.nd]).any()
-        return drones_done and not self.open
-
-    def _trace(self, t: float) -> None:
-        air = self.air
-        live = np.flatnonzero(air.airborne)
         tr = self.tracker.tracks
         conf = np.flatnonzero(tr.confirmed)
-        self.trace_rows.append((
-            np.full(live.size, t), live, air.pos[live].copy(),
-            np.full(conf.size, t), tr.id[conf].copy(), tr.position[conf].copy(),
-        ))
+        tb = self.track_block.get(tr.id[conf])
+        for b in np.flatnonzero(step_b):
+            live = np.flatnonzero(air.airborne & (self.row_block == b))
+            c = conf[tb == b]
+            pos = tr.position[c].copy()
+            pos[:, 0] -= self.slot_off[b]
+            self.reps[b].trace_rows.append((
+                np.full(live.size, t), self.row_local[live], air.pos[live].copy(),
+                np.full(c.size, t), self.track_local.get(tr.id[c]), pos,
+            ))
 
-    def result(self, t_end: float) -> SimResult:
-        air, nd = self.air, self.nd
-        fate = air.fate
-        hits = [r for r in self.log.rows if r[2] == "asset_hit"]
-        fired = [e for e in self.engagements if not math.isnan(e.t_fire_s)
+    def _finish(self, rs: _Rep) -> None:
+        rs.finished = True
+        m = np.zeros(self.B, bool)
+        m[rs.b] = True
+        self.drop_tracks(m)
+        rs.result = self.result(rs, rs.t)
+
+    def result(self, rs: _Rep, t_end: float) -> SimResult:
+        air, nd, sl = self.air, rs.nd, slice(rs.d0, rs.d0 + rs.nd)
+        fate = air.fate[sl]
+        hits = [r for r in rs.log.rows if r[2] == "asset_hit"]
+        fired = [e for e in rs.engagements if not math.isnan(e.t_fire_s)
                  and e.state in (_S.FIRING, _S.ASSESSED)]
-        shots = {n: 0 for n in self.eff.names}
-        cost = {n: 0.0 for n in self.eff.names}
+        shots = {n: 0 for n in self.eff0.names}
+        cost = {n: 0.0 for n in self.eff0.names}
         for e in fired:
-            shots[self.eff.names[e.effector]] += 1
-            cost[self.eff.names[e.effector]] += e.cost_usd
+            shots[self.eff0.names[e.effector]] += 1
+            cost[self.eff0.names[e.effector]] += e.cost_usd
         # intruders: analytic (perimeter sensors)
-        intr = intrusions(self.sc, self.frame, self.streams, self.log)
+        intr = intrusions(self.sc, self.frame, rs.streams, rs.log)
         kill_margin = []
-        for k in np.flatnonzero(fate == Fate.SHOT_DOWN):
+        for k in np.flatnonzero(fate == Fate.SHOT_DOWN) + rs.d0:
             tgt = self.asset_enu[self.info.target_asset[k]]
             kill_margin.append(np.linalg.norm(air.impact[k, :2] - tgt[:2]) / air.speed_mps[k])
         chain = {}
         for name, arr in (("detect", self.t_detect), ("confirm", self.t_confirm),
                           ("identify", self.t_identify)):
-            lead = arr - air.t_start_s[:nd]
+            lead = arr[sl] - air.t_start_s[sl]
             chain[f"t_{name}_after_launch_s"] = float(np.nanmean(lead)) if np.isfinite(
                 lead).any() else math.nan
+        rows_b = self.row_block == rs.b
         out: dict[str, float] = {
             "drones": float(nd),
             "shot_down": float(np.sum(fate == Fate.SHOT_DOWN)),
@@ -600,43 +858,53 @@ class _Run:
             "forced_down_landed": float(np.sum(fate == Fate.LANDED)),
             "leaked": float(np.sum(fate == Fate.ATTACKED)),
             "returned": float(np.sum(fate == Fate.RETURNED)),
-            "still_flying": float(np.sum(air.airborne[:nd] | (air.mode[:nd] == Mode.WAITING))),
-            "spoofed": float(np.sum(air.spoofed_by >= 0)),
+            "still_flying": float(np.sum(air.airborne[sl] | (air.mode[sl] == Mode.WAITING))),
+            "spoofed": float(np.sum(air.spoofed_by[sl] >= 0)),
             "assets_hit": float(len({r[11] for r in hits})),
             "any_asset_hit": float(bool(hits)),
             "damage_value": float(sum(r[10] for r in hits)),
             "shots": float(len(fired)),
             "cost_usd": float(sum(cost.values())),
-            "shots_at_birds": float(self.counts["shots_at_birds"]),
-            "shots_at_own": float(self.counts["shots_at_own"]),
-            "false_track_shots": float(self.counts["false_track_shots"]),
-            "own_aircraft_jammed": float(self.own_jammed.sum()),
-            "nfz_impacts": float(self.counts["nfz_impacts"]),
-            "detected": float(np.isfinite(self.t_detect).sum()),
+            "shots_at_birds": float(rs.counts["shots_at_birds"]),
+            "shots_at_own": float(rs.counts["shots_at_own"]),
+            "false_track_shots": float(rs.counts["false_track_shots"]),
+            "own_aircraft_jammed": float(self.own_jammed[rows_b].sum()),
+            "nfz_impacts": float(rs.counts["nfz_impacts"]),
+            "detected": float(np.isfinite(self.t_detect[sl]).sum()),
             "mean_kill_margin_s": float(np.mean(kill_margin)) if kill_margin else math.nan,
             **chain,
             **intr,
         }
         # leakers per asset aimed at (a leaker may still miss: assets_hit counts damage)
-        aimed = self.info.target_asset[fate == Fate.ATTACKED]
+        aimed = self.info.target_asset[sl][fate == Fate.ATTACKED]
         for a, name in enumerate(self.asset_names):
             out[f"leaked:{name}"] = float(np.sum(aimed == a))
         trace = None
-        if self.record and self.trace_rows:
-            cols = list(zip(*self.trace_rows, strict=True))
+        if self.record and rs.trace_rows:
+            cols = list(zip(*rs.trace_rows, strict=True))
+            kind = np.empty(int(rows_b.sum()), air.kind.dtype)
+            kind[self.row_local[rows_b]] = air.kind[rows_b]
             trace = {
                 "truth_t": np.concatenate(cols[0]), "truth_row": np.concatenate(cols[1]),
                 "truth_pos": np.concatenate(cols[2]), "track_t": np.concatenate(cols[3]),
                 "track_id": np.concatenate(cols[4]), "track_pos": np.concatenate(cols[5]),
-                "truth_kind": air.kind.copy(),
+                "truth_kind": kind,
             }
-        return SimResult(self.sc.name, self.rep, self.streams.seed, out, self.log.table(),
-                         shots, cost, self.steps, t_end, trace,
-                         self.engagements)
+        return SimResult(self.sc.name, rs.rep, self.seed, out, rs.log.table(),
+                         shots, cost, rs.steps, t_end, trace, rs.engagements)
+
+
+def simulate_block(scenario: Scenario | str, replications: list[int], *,
+                   seed: int | None = None, record: bool = False) -> list[SimResult]:
+    """Run replications in lock-step (at most 64, distinct modulo 64); results in order.
+
+    Each result is identical to what :func:`simulate` gives for that replication alone.
+    """
+    sc = load_scenario(scenario) if isinstance(scenario, str) else scenario
+    return _Block(sc, list(replications), sc.seed if seed is None else seed, record).run()
 
 
 def simulate(scenario: Scenario | str, replication: int = 0, *, seed: int | None = None,
              record: bool = False) -> SimResult:
     """Run one replication. ``seed`` defaults to the scenario's; ``record`` keeps a trace."""
-    sc = load_scenario(scenario) if isinstance(scenario, str) else scenario
-    return _Run(sc, replication, sc.seed if seed is None else seed, record).run()
+    return simulate_block(scenario, [replication], seed=seed, record=record)[0]

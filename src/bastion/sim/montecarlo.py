@@ -1,8 +1,9 @@
 """Monte Carlo: many seeded replications, in parallel, identical whatever the worker count.
 
 Replication *r* draws only from streams keyed by (seed, r, subsystem, entity), so its
-result does not depend on which process runs it or in which order; results are put back in
-replication order before anything is summarised. Two variants run on the same seed see the
+result does not depend on which process runs it, in which order, or which lock-step block
+it shares (see ``sim/engine.py``); results are put back in replication order before
+anything is summarised. Two variants run on the same seed see the
 same drones, weather and sensor noise (common random numbers), so their difference is paired.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,7 @@ import pyarrow as pa
 from bastion._version import __version__
 from bastion.scenario.load import load_scenario, scenario_hash
 from bastion.scenario.schema import Scenario
-from bastion.sim.engine import SimResult, simulate
+from bastion.sim.engine import BLOCK, SimResult, simulate, simulate_block
 
 __all__ = ["MonteCarloResult", "monte_carlo", "summarise"]
 
@@ -80,20 +81,29 @@ def summarise(outcomes: pa.Table) -> dict[str, dict[str, float]]:
     return out
 
 
-def _one(args: tuple[Scenario, int, int]) -> tuple[int, dict[str, float], pa.Table, int]:
-    sc, rep, seed = args
-    r = simulate(sc, rep, seed=seed)
+def _row(r: SimResult) -> dict[str, float]:
     row = dict(r.outcome)
     for name, n in r.shots_by_effector.items():
         row[f"shots:{name}"] = float(n)
     for name, c in r.cost_by_effector.items():
         row[f"cost_usd:{name}"] = float(c)
-    return rep, row, r.events, r.steps
+    return row
 
 
-def _chunks(n: int, size: int) -> Iterator[range]:
-    for i in range(0, n, size):
-        yield range(i, min(n, i + size))
+def _block(args: tuple[Scenario, list[int], int]
+           ) -> list[tuple[int, dict[str, float], pa.Table, int]]:
+    sc, reps, seed = args
+    return [(r.replication, _row(r), r.events, r.steps)
+            for r in simulate_block(sc, reps, seed=seed)]
+
+
+def blocks(reps: range, workers: int) -> list[list[int]]:
+    """Split replications into lock-step blocks: at most ``BLOCK`` each, and enough blocks
+    that every worker has several (load balance, a moving progress bar). A replication's
+    result does not depend on its block, so this split only changes the speed."""
+    n = len(reps)
+    size = BLOCK if workers == 1 else max(1, min(BLOCK, math.ceil(n / (2 * workers))))
+    return [list(reps[i:i + size]) for i in range(0, n, size)]
 
 
 def _init_worker() -> None:
@@ -105,7 +115,7 @@ def _init_worker() -> None:
 def monte_carlo(scenario: Scenario | str, runs: int = 100, *, seed: int | None = None,
                 workers: int = 1, progress: Callable[[int], None] | None = None,
                 first_replication: int = 0) -> MonteCarloResult:
-    """Run ``runs`` replications; ``progress(k)`` is called as each one finishes."""
+    """Run ``runs`` replications; ``progress(k)`` is called as each block of k finishes."""
     sc = load_scenario(scenario) if isinstance(scenario, str) else scenario
     if runs < 1:
         raise ValueError("runs must be at least 1")
@@ -115,20 +125,21 @@ def monte_carlo(scenario: Scenario | str, runs: int = 100, *, seed: int | None =
     reps = range(first_replication, first_replication + runs)
     t0 = time.perf_counter()
     results: dict[int, tuple[dict[str, float], pa.Table, int]] = {}
-    jobs = [(sc, r, seed) for r in reps]
+    jobs = [(sc, b, seed) for b in blocks(reps, workers)]
     if workers == 1:
-        for j in jobs:
-            rep, row, ev, st = _one(j)
-            results[rep] = (row, ev, st)
+        done = map(_block, jobs)
+        for out in done:
+            for rep, row, ev, st in out:
+                results[rep] = (row, ev, st)
             if progress:
-                progress(1)
+                progress(len(out))
     else:
         with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
-            chunk = max(1, min(16, runs // (4 * workers) or 1))
-            for rep, row, ev, st in pool.map(_one, jobs, chunksize=chunk):
-                results[rep] = (row, ev, st)
+            for out in pool.map(_block, jobs):
+                for rep, row, ev, st in out:
+                    results[rep] = (row, ev, st)
                 if progress:
-                    progress(1)
+                    progress(len(out))
     wall = time.perf_counter() - t0
     rows = [results[r][0] for r in reps]
     cols = sorted({k for row in rows for k in row})

@@ -195,6 +195,9 @@ class Tracker:
         ``ValueError`` before anything changes.
         """
         t, zz, RR, sensor_arr, ev, scalar_t = check_reports(t_s, z, R, sensor, evidence)
+        until = float("nan") if until_s is None else float(until_s)
+        if until_s is not None and not np.isfinite(until):
+            raise ValueError("until_s is NaN or inf")
         s = self._s
         if ev is not None and ev.shape[1] != s.ev.shape[1]:
             if s.ev.shape[1] and len(s):
@@ -216,9 +219,6 @@ class Tracker:
         if scalar_t is not None and scalar_t >= self._clock - tol:
             step_time = scalar_t if step_time is None else max(step_time, scalar_t)
         if until_s is not None:
-            until = float(until_s)
-            if not np.isfinite(until):
-                raise ValueError("until_s is NaN or inf")
             if until >= self._clock - tol:
                 step_time = until if step_time is None else max(step_time, until)
 

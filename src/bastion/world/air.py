@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["AirState", "Fate", "Kind", "Mode", "Nav"]
+__all__ = ["AirState", "Fate", "Kind", "Mode", "Nav", "concat_air"]
 
 F64 = NDArray[np.float64]
 I8 = NDArray[np.int8]
@@ -97,7 +97,7 @@ class AirState:
     t_fate_s: F64 = field(default_factory=lambda: np.zeros(0))
     impact: F64 = field(default_factory=lambda: np.zeros((0, 3)))
     spoofed_by: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
-    wind: F64 = field(default_factory=lambda: np.zeros(3))
+    wind: F64 = field(default_factory=lambda: np.zeros(3))  # (3,), or (nd, 3) per drone
     # --- bird rows: wander about a centre ------------------------------------------------
     bird_centre: F64 = field(default_factory=lambda: np.zeros((0, 3)))
     bird_radius_m: F64 = field(default_factory=lambda: np.zeros(0))
@@ -133,7 +133,8 @@ class AirState:
         mode = self.mode[idx]
         pos = self.pos[idx]
         v = np.zeros((idx.size, 3))
-        wind = np.broadcast_to(self.wind[:2], (idx.size, 2))
+        wind = (self.wind[idx, :2] if self.wind.ndim == 2
+                else np.broadcast_to(self.wind[:2], (idx.size, 2)))
 
         steer = (mode == Mode.CRUISE) | (mode == Mode.RETURN)
         if steer.any():
@@ -169,20 +170,24 @@ class AirState:
         self.vel[idx] = v
 
     # ----------------------------------------------------------------------- propagation
-    def advance(self, t0_s: float, t1_s: float) -> list[tuple[int, int, float]]:
-        """Move everything from t0 to t1; return (drone, new_fate, t_s) of drones that ended."""
+    def advance(self, t0_s: float, t1_s: float, rows: B | None = None
+                ) -> list[tuple[int, int, float]]:
+        """Move everything (or the ``rows`` mask) from t0 to t1; return (drone, new_fate,
+        t_s) of drones that ended. Rows outside the mask do not change at all: lock-step
+        replications each keep their own clock."""
         dt = t1_s - t0_s
         ended: list[tuple[int, int, float]] = []
         if dt <= 0:
             return ended
         nd = self.n_drones
+        sel = np.ones(self.n, bool) if rows is None else rows
         # launches inside the interval: place them at t_start and fly the rest
-        waiting = np.flatnonzero((self.mode == Mode.WAITING) & (self.t_start_s <= t1_s))
+        waiting = np.flatnonzero((self.mode == Mode.WAITING) & (self.t_start_s <= t1_s) & sel)
         if waiting.size:
             self.mode[waiting] = Mode.CRUISE
             # drones get velocities from their mode; own aircraft were given theirs at build
             self.drone_velocities(waiting[waiting < nd])
-        fly = self.airborne & (self.t_start_s < t1_s)
+        fly = self.airborne & (self.t_start_s < t1_s) & sel
         rem = np.where(fly, t1_s - np.maximum(self.t_start_s, t0_s), 0.0)
         # non-drone rows: straight lines, exact
         other = np.flatnonzero(fly[nd:]) + nd
@@ -212,15 +217,15 @@ class AirState:
                     ended.append((int(k), fate, float(t_k)))
             keep = (rem_d > 1e-9) & (self.mode[d] != Mode.DOWN) & (self.mode[d] != Mode.GONE)
             d, rem_d, t_now = d[keep], rem_d[keep], t_now[keep]
-        gone = np.flatnonzero(self.airborne & (self.t_end_s <= t1_s))
+        gone = np.flatnonzero(self.airborne & (self.t_end_s <= t1_s) & sel)
         self.mode[gone] = Mode.GONE
         # endurance
         out = np.flatnonzero(
-            self.airborne[:nd] & (t1_s - self.t_start_s[:nd] > self.endurance_s)
+            self.airborne[:nd] & (t1_s - self.t_start_s[:nd] > self.endurance_s) & sel[:nd]
         )
         for k in out:
             ended.append((int(k), self._end(int(k), Fate.OUT_OF_FUEL, t1_s), t1_s))
-        self._birds_turn()
+        self._birds_turn(sel)
         return ended
 
     def _time_to_event(self, d: NDArray[np.int64]) -> F64:
@@ -277,12 +282,12 @@ class AirState:
     def shoot_down(self, k: int, t_s: float) -> None:
         self._end(k, Fate.SHOT_DOWN, t_s)
 
-    def _birds_turn(self) -> None:
+    def _birds_turn(self, sel: B) -> None:
         b = np.flatnonzero(self.kind == Kind.BIRD)
         if b.size == 0:
             return
         rel = self.pos[b, :2] - self.bird_centre[:, :2]
-        out = np.einsum("ij,ij->i", rel, rel) > self.bird_radius_m**2
+        out = (np.einsum("ij,ij->i", rel, rel) > self.bird_radius_m**2) & sel[b]
         outward = np.einsum("ij,ij->i", rel, self.vel[b, :2]) > 0
         turn = out & outward
         if turn.any():
@@ -292,11 +297,14 @@ class AirState:
             self.vel[b[turn], :2] = v - 2 * np.einsum("ij,ij->i", v, r)[:, None] * r
 
     # ----------------------------------------------------------------------- navigation
-    def set_denied(self, denied: B, t_s: float) -> list[tuple[int, int]]:
-        """Update GNSS denial for drone rows; returns (drone, failsafe mode) taken now."""
+    def set_denied(self, denied: B, t_s: float, rows: B | None = None) -> list[tuple[int, int]]:
+        """Update GNSS denial for drone rows (all, or the ``rows`` mask over drone rows);
+        returns (drone, failsafe mode) taken now."""
         nd = self.n_drones
         taken: list[tuple[int, int]] = []
         active = self.airborne[:nd] & self.gnss_susceptible & (self.nav != Nav.SPOOFED)
+        if rows is not None:
+            active &= rows
         active &= self.mode[:nd] == Mode.CRUISE
         newly = active & denied & np.isnan(self.denied_since_s) & (self.nav == Nav.GNSS)
         self.denied_since_s[newly] = t_s
@@ -322,3 +330,45 @@ class AirState:
         self.nav_err[k, :2] = aim - divert_enu[:2]
         self.spoofed_by[k] = spoofer
         self.drone_velocities(np.array([k]))
+
+
+_DRONE_FIELDS = ("speed_mps", "alt_m", "n_wp", "wp_idx", "launch", "nav", "nav_err",
+                 "drift_mps", "gnss_susceptible", "denied_since_s", "failsafe",
+                 "lock_timeout_s", "glide_ratio", "crash_draw", "p_crash", "endurance_s",
+                 "fate", "t_fate_s", "impact", "spoofed_by")
+_ROW_FIELDS = ("kind", "pos", "vel", "rcs_m2", "mode", "t_start_s", "emits_rf", "transponder",
+               "t_end_s")
+
+
+def concat_air(parts: list[AirState]) -> tuple[AirState, NDArray[np.int64], NDArray[np.int64]]:
+    """Stack replications' states into one (drone rows of every part first, then the other
+    rows of every part, each in part order), so the drone-only arrays stay a prefix.
+
+    Returns the state, each row's part index and each row's row number within its part.
+    Waypoint tables are padded to the longest; winds become per-drone rows.
+    """
+    nds = [p.n_drones for p in parts]
+    part = np.concatenate([np.full(nd, i) for i, nd in enumerate(nds)]
+                          + [np.full(p.n - nd, i) for i, (p, nd) in enumerate(
+                              zip(parts, nds, strict=True))]).astype(np.int64)
+    local = np.concatenate([np.arange(nd) for nd in nds]
+                           + [nd + np.arange(p.n - nd) for p, nd in zip(parts, nds,
+                                                                        strict=True)])
+    kw: dict[str, object] = {}
+    for f in _ROW_FIELDS:
+        a = [getattr(p, f) for p in parts]
+        kw[f] = np.concatenate([x[:nd] for x, nd in zip(a, nds, strict=True)]
+                               + [x[nd:] for x, nd in zip(a, nds, strict=True)])
+    for f in _DRONE_FIELDS:
+        kw[f] = np.concatenate([getattr(p, f) for p in parts])
+    w_max = max((p.wp.shape[1] for p in parts), default=1)
+    kw["wp"] = np.concatenate([np.pad(p.wp, ((0, 0), (0, w_max - p.wp.shape[1]), (0, 0)),
+                                      mode="edge") if p.wp.shape[0] else
+                               np.zeros((0, w_max, 3)) for p in parts])
+    kw["wind"] = np.concatenate([np.broadcast_to(p.wind if p.wind.ndim == 1 else p.wind[:, :],
+                                                 (nd, 3)) for p, nd in zip(parts, nds,
+                                                                           strict=True)]) \
+        if sum(nds) else np.zeros((0, 3))
+    kw["bird_centre"] = np.concatenate([p.bird_centre for p in parts])
+    kw["bird_radius_m"] = np.concatenate([p.bird_radius_m for p in parts])
+    return AirState(n_drones=int(sum(nds)), **kw), part, local.astype(np.int64)

@@ -1,0 +1,55 @@
+"""``Tracker.step(..., until_s=)``: a scan-synchronous caller ends each step at its scan end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bastion.tracking import Tracker
+
+
+def _scan(trk: Tracker, k: int, until: float | None):
+    p = np.array([[0.0, 0.0, 100.0], [5_000.0, 0.0, 100.0]])
+    v = np.array([[30.0, 0.0, 0.0], [0.0, -30.0, 0.0]])
+    t = k + np.array([0.2, 0.7])
+    z = p + v * t[:, None]
+    return trk.step(t, z, np.eye(3) * 25.0, until_s=until)
+
+
+def test_tracks_end_at_until():
+    trk = Tracker(id_base=0)
+    for k in range(5):
+        tr = _scan(trk, k, k + 1.0)
+    assert np.all(tr.t_s == 5.0)
+    assert trk.clock_s == 5.0
+
+
+def test_without_until_tracks_end_at_latest_report():
+    trk = Tracker(id_base=0)
+    for k in range(5):
+        tr = _scan(trk, k, None)
+    assert np.all(tr.t_s == 4.7)
+
+
+def test_a_track_does_not_depend_on_other_reports():
+    """Adding a far-away target (another replication, say) leaves a track bit-identical."""
+    a, b = Tracker(id_base=0), Tracker(id_base=0)
+    rng = np.random.default_rng(3)
+    for k in range(8):
+        t = k + rng.uniform(0, 1, 1)
+        z = np.array([[30.0 * t[0], 0.0, 100.0]]) + rng.normal(0, 5, (1, 3))
+        t_far = k + rng.uniform(0, 1, 1)
+        z_far = np.array([[3.0e6, 1_000.0, 100.0]])
+        ta = a.step(t, z, np.eye(3) * 25.0, until_s=k + 1.0)
+        tb = b.step(np.concatenate([t_far, t]), np.concatenate([z_far, z]), np.eye(3) * 25.0,
+                    until_s=k + 1.0)
+    near = tb.position[:, 0] < 1.0e6
+    assert np.array_equal(ta.state, tb.state[near])
+    assert np.array_equal(ta.covariance, tb.covariance[near])
+
+
+def test_bad_until_is_rejected():
+    trk = Tracker(id_base=0)
+    with pytest.raises(ValueError, match="until_s"):
+        trk.step(0.0, np.zeros((1, 3)), np.eye(3), until_s=float("nan"))
+    assert len(trk.tracks.id) == 0
