@@ -2,7 +2,10 @@
 
 Cases: the built-in ``khmeimim-2018`` and a 1,000-drone raid (khmeimim-2018's geometry with
 the raids scaled up), each run in a fresh process so peak memory is its own. BLAS is pinned
-to one thread; the Monte Carlo case also runs on all cores through the normal process pool.
+to one thread. "1 core" runs lock-step blocks of ``BLOCK`` replications in one process, as a
+single worker does; "all cores" is ``monte_carlo`` through the normal process pool, including
+its re-run of the representative replication with a trace. µs/step is wall time per
+replication-step (a block's tick counts once per replication stepped).
 
     python bench/pipeline.py            # full
     python bench/pipeline.py --quick    # fewer replications
@@ -34,21 +37,23 @@ def _swarm(n: int):
 
 def _case(name: str, runs: int, workers: int, q: mp.Queue) -> None:
     from bastion.scenario import load_scenario
-    from bastion.sim.engine import simulate
+    from bastion.sim.engine import BLOCK, simulate_block
     from bastion.sim.montecarlo import monte_carlo
 
     sc = load_scenario(name) if not name.startswith("swarm") else _swarm(int(name[5:]))
-    simulate(sc, 10_000)  # warm-up: imports, caches
+    simulate_block(sc, [10_000])  # warm-up: imports, caches
+    # one core: lock-step blocks of BLOCK replications, as a single worker runs them
     t0 = time.perf_counter()
     steps = 0
     sim_s = 0.0
-    for r in range(runs):
-        res = simulate(sc, r)
-        steps += res.steps
-        sim_s += res.t_end_s
+    for start in range(0, runs, BLOCK):
+        for res in simulate_block(sc, list(range(start, min(runs, start + BLOCK)))):
+            steps += res.steps
+            sim_s += res.t_end_s
     wall = time.perf_counter() - t0
-    out = {"case": sc.name, "runs": runs, "wall_s": wall, "reps_per_s_1core": runs / wall,
-           "steps_per_rep": steps / runs, "us_per_step": 1e6 * wall / max(steps, 1),
+    out = {"case": sc.name, "runs": runs, "block": min(BLOCK, runs), "wall_s": wall,
+           "reps_per_s_1core": runs / wall, "steps_per_rep": steps / runs,
+           "us_per_step": 1e6 * wall / max(steps, 1),
            "sim_time_per_wall_time": sim_s / wall,
            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     if workers > 1:
@@ -76,7 +81,7 @@ def main() -> None:
     a = ap.parse_args()
     cores = os.cpu_count() or 1
     print(f"bastion pipeline bench — {cores} cores, BLAS pinned to 1 thread")
-    results = [run("khmeimim-2018", 5 if a.quick else 20, cores),
+    results = [run("khmeimim-2018", 32 if a.quick else 64, cores),
                run("swarm1000", 1, 1)]
     hdr = (f"{'case':24s} {'reps/s 1 core':>13s} {'reps/s all':>10s} {'steps/rep':>9s} "
            f"{'µs/step':>8s} {'sim s/wall s':>12s} {'peak MiB':>9s}")

@@ -53,3 +53,23 @@ def test_bad_until_is_rejected():
     with pytest.raises(ValueError, match="until_s"):
         trk.step(0.0, np.zeros((1, 3)), np.eye(3), until_s=float("nan"))
     assert len(trk.tracks.id) == 0
+
+
+def test_far_from_origin_tracks_like_near():
+    """Tracks 63,000 km east (the simulator offsets lock-step replications) are filtered as
+    they are at the origin: no second-moment cancellation in the IMM mixing."""
+    rng = np.random.default_rng(5)
+    near, far = Tracker(id_base=0), Tracker(id_base=0)
+    off = np.array([6.3e7, 0.0, 0.0])
+    p = np.array([[2_000.0, 300.0, 150.0]])
+    for k in range(60):
+        t = k + rng.uniform(0, 1, 1)
+        # turning target, precise across and coarse along (a radar close by)
+        z = p + 40.0 * np.array([[np.cos(0.05 * k), np.sin(0.05 * k), 0.0]]) * t[0]
+        R = np.diag([225.0, 0.3, 1.0])[None]
+        z = z + rng.normal(0, 1, (1, 3)) * np.sqrt(np.diag(R[0]))
+        a = near.step(t, z, R, until_s=k + 1.0)
+        b = far.step(t, z + off, R, until_s=k + 1.0)
+    assert np.allclose(b.position - off, a.position, atol=1e-3)
+    assert np.allclose(b.covariance, a.covariance, rtol=1e-4, atol=1e-6)
+    assert np.linalg.eigvalsh(b.covariance).min() > 0

@@ -35,14 +35,19 @@ def combine(xm: F64, Pm: F64, mu: F64) -> tuple[F64, F64]:
 def _mix(w: F64, xm: F64, Pm: F64) -> tuple[F64, F64]:
     """Moment-match per-model Gaussians with weights ``w`` (k, M_from, M_to) (columns sum to 1).
 
-    Uses Σᵢ wᵢ (Pᵢ + xᵢxᵢᵀ) − x̄x̄ᵀ so that everything is two batched matrix products.
+    Uses Σᵢ wᵢ (Pᵢ + xᵢxᵢᵀ) − x̄x̄ᵀ so that everything is two batched matrix products, on
+    means taken relative to the first model's: with absolute positions (tens of kilometres,
+    or far more for a caller that offsets groups of tracks) the two second moments would
+    cancel catastrophically and the covariance lose definiteness.
     """
     k, m = xm.shape[0], xm.shape[1]
     wt = np.swapaxes(w, 1, 2)  # (k, M_to, M_from)
-    x0 = wt @ xm
-    second = Pm.reshape(k, m, 36) + _outer(xm).reshape(k, m, 36)
-    P0 = (wt @ second).reshape(k, -1, 6, 6) - _outer(x0)
-    return x0, P0
+    ref = xm[:, :1, :]
+    xc = xm - ref
+    x0c = wt @ xc
+    second = Pm.reshape(k, m, 36) + _outer(xc).reshape(k, m, 36)
+    P0 = (wt @ second).reshape(k, -1, 6, 6) - _outer(x0c)
+    return x0c + ref, P0
 
 
 def _outer(v: F64) -> F64:
