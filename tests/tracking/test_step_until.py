@@ -73,3 +73,32 @@ def test_far_from_origin_tracks_like_near():
     assert np.allclose(b.position - off, a.position, atol=1e-3)
     assert np.allclose(b.covariance, a.covariance, rtol=1e-4, atol=1e-6)
     assert np.linalg.eigvalsh(b.covariance).min() > 0
+
+
+def test_slow_sensor_tracks_do_not_miss_the_fast_sensors_steps():
+    """Sensor 0 scans every step, sensor 1 every third: a target only sensor 1 sees keeps
+    its track when the caller says which sensors scanned, and loses it when every step
+    counts as a miss."""
+
+    def run(tell: bool) -> int:
+        trk = Tracker(id_base=0)
+        for k in range(30):
+            t = float(k)
+            slow = k % 3 == 2
+            zs = [np.array([[0.0, 0.0, 100.0]]) + [[25.0 * t, 0.0, 0.0]]] if slow else []
+            zf = [np.array([[9_000.0, 0.0, 100.0]]) + [[0.0, 25.0 * t, 0.0]]]
+            z = np.concatenate(zf + zs)
+            sensor = np.array([0] + ([1] if slow else []))
+            scanned = np.array([0, 1] if slow else [0]) if tell else None
+            tr = trk.step(np.full(len(z), t), z, np.eye(3) * 25.0, sensor=sensor,
+                          until_s=t, scanned=scanned)
+        return int((tr.confirmed & (tr.position[:, 0] < 5_000.0)).sum())
+
+    assert run(tell=True) == 1
+    assert run(tell=False) == 0
+
+
+def test_scanned_must_name_sensors():
+    trk = Tracker(id_base=0)
+    with pytest.raises(ValueError, match="scanned"):
+        trk.step(0.0, np.zeros((1, 3)), np.eye(3), scanned=np.array([60]))

@@ -30,6 +30,11 @@ class PointSensor:
         self.key = f"{self.kind}/{index}"
         self.tick = np.zeros(1, np.int64)  # per block position: the next report epoch
 
+    @property
+    def counter(self) -> NDArray[np.int64]:
+        """Per block position: how many scans have completed."""
+        return self.tick
+
     def reset(self, n_block: int) -> None:
         """Epoch counters for a block of ``n_block`` replications (next epoch to report)."""
         self.tick = np.zeros(n_block, np.int64)

@@ -57,6 +57,11 @@ class RadarSensor:
                                      / max(snr_floor, 1e-9)) ** 0.25
         return min(r, self.cfg.max_range_m)
 
+    @property
+    def counter(self) -> NDArray[np.int64]:
+        """Per block position: how many scans have completed."""
+        return self.scan
+
     def reset(self, n_block: int) -> None:
         """Scan counters for a block of ``n_block`` replications (next scan to complete)."""
         self.scan = np.zeros(n_block, np.int64)

@@ -190,14 +190,12 @@ class _Block:
         for s in self.radars + self.points:
             s.reset(B)
         self.tracker = Tracker(id_base=0)
-        # Association batches: the tracker associates each batch separately so two sensors can
-        # both update one track in a step. Sensors at different sites never see the same
-        # object here, so they share a batch: the key is the sensor's rank within its site.
-        rank: dict[str, int] = {}
-        self.batch_key = np.zeros(len(sc.sensors), np.int64)
-        for i, s in enumerate(sc.sensors):
-            self.batch_key[i] = rank.get(s.site, 0)
-            rank[s.site] = rank.get(s.site, 0) + 1
+        # Association batches, one per sensor, in scenario order: the tracker associates each
+        # batch separately so two sensors can both update one track in a step.
+        self.batch_key = np.arange(len(sc.sensors), dtype=np.int64)
+        # Survey sensors look at everything in reach every scan: a track one of them has seen
+        # misses a step only when it scanned. (An EO/IR turret looks where it is cued.)
+        self.survey = self.radars + [p for p in self.points if not isinstance(p, EOIRSensor)]
         # slot spacing: well beyond anything a sensor can report, so no gate spans two slots
         ranges = [max(getattr(s, "max_range_m", 0.0), getattr(s, "range_m", 0.0),
                       getattr(s, "range_day_m", 0.0), getattr(s, "range_night_m", 0.0))
@@ -401,17 +399,30 @@ class _Block:
     # ------------------------------------------------------------------ sensing + tracking
     def sense_and_track(self, t1: float, step_b: NDArray[np.bool_]) -> None:
         view = BlockView(self.streams, self.rep_ids, self.row_block, self.row_local, step_b)
+        before = [s.counter[step_b].copy() for s in self.survey]
         batches = [r.observe(self.air, t1, view) for r in self.radars]
         batches += [p.observe(self.air, t1, view) for p in self.points]
+        # every stepping replication's counters move together (one clock grid), so "which
+        # survey sensors scanned" is one answer for the block
+        scanned = np.array([s.index for s, c in zip(self.survey, before, strict=True)
+                            if (s.counter[step_b] > c).any()], np.int64)
         det = Detections.concat(batches)
         trk = self.tracker
+        # A radar delivers a scan when it completes; its reports carry the times the beam
+        # crossed each target, back to the scan's start. Every report up to the earliest
+        # completed-scan time of any radar is in; the tracker's clock moves only that far, so
+        # a slower radar's next scan (started before this tick ended) is not out of sequence.
+        until = t1
+        for r in self.radars:
+            until = min(until, float(r.counter[step_b].min()) * r.period)
         if det.m:
             z = det.z.copy()
             z[:, 0] += self.slot_off[det.rep]
             trk.step(det.t_s, z, det.R, sensor=self.batch_key[det.sensor],
-                     evidence=det.evidence, until_s=t1)
+                     evidence=det.evidence, until_s=until, scanned=scanned)
         else:
-            trk.step(t1, np.zeros((0, 3)), np.zeros((0, 3, 3)), evidence=np.zeros((0, K)))
+            trk.step(until, np.zeros((0, 3)), np.zeros((0, 3, 3)), evidence=np.zeros((0, K)),
+                     scanned=scanned)
             return
         assoc = trk.last_association
         # tracks started this step: give each its replication and its number there, in the
@@ -463,8 +474,12 @@ class _Block:
             self._switch_jammers(t, step_b, np.zeros(0, np.int64), np.zeros((0, 3)))
             return
         ids = tracks.id[rows]
-        # the step brought every track to t (until_s): no prediction needed
-        x, P = self._own_xy(ids, tracks.state[rows]), tracks.covariance[rows]
+        if np.all(tracks.t_s[rows] == t):
+            # the step brought every track to t (until_s): no prediction needed
+            x, P = self._own_xy(ids, tracks.state[rows]), tracks.covariance[rows]
+        else:  # radars with different periods: some tracks are behind or ahead of t
+            xa, Pa = trk.predict(t)
+            x, P = self._own_xy(ids, xa[rows]), Pa[rows]
         tb = self.track_block.get(ids)
         ev = tracks.evidence[rows] if tracks.evidence.shape[1] == K else np.zeros((rows.size, K))
         pc = classify(x[:, 3:], P, ev)

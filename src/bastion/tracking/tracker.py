@@ -37,7 +37,7 @@ class _Store:
 
     # Scalar columns after the filter block, in order.
     _SCALARS = ("t", "t_first", "t_last", "t_conf", "n_upd", "misses", "age", "history",
-                "status", "hit")  # fmt: skip
+                "status", "hit", "seen_by")  # fmt: skip
 
     def __init__(self, n_models: int, f: F64, ids: I64, ev: F64):
         self._m = n_models
@@ -95,6 +95,9 @@ class _Store:
         self.f = np.concatenate([self.f, other.f])
         self.id = np.concatenate([self.id, other.id])
         self.ev = np.concatenate([self.ev, other.ev])
+
+
+_MAX_SENSORS = 52  # sensor bits kept per track in a float64 column (exact below 2**53)
 
 
 # Column offsets of the scalar fields, resolved once per model count.
@@ -181,6 +184,7 @@ class Tracker:
         sensor: ArrayLike | None = None,
         evidence: ArrayLike | None = None,
         until_s: float | None = None,
+        scanned: ArrayLike | None = None,
     ) -> Tracks:
         """Process one scan of reports and return the tracks after it.
 
@@ -188,7 +192,18 @@ class Tracker:
         (3, 3) or (m, 3, 3) covariances (m²); ``sensor``: optional (m,) sensor index — each
         sensor's reports are associated as a separate batch, in time order, so several sensors
         can update one track in the same step; ``evidence``: optional (m, K) log-likelihood rows
-        summed into the tracks the reports update or start.
+        summed into the tracks the reports update or start; ``until_s``: optional time up to
+        which the caller has now delivered every report (its scan end): the clock moves to it
+        and every track older than it is predicted to it, while a track updated by a later
+        report of this step stays at that report's time (default: the latest report time). A
+        scan-synchronous caller passes its scan end, so a track's prediction never depends on
+        which other reports happened to arrive in the step, and a slower sensor whose scan
+        started before the last scan end can still deliver it;
+        ``scanned``: optional sensor indices (0..51) that completed a scan in this step,
+        reports or not. With it, a track not updated in the step has missed it only if one of
+        the sensors that have updated it before scanned: sensors with different scan periods
+        then share one tracker without the slower one's tracks collecting misses in the
+        faster one's steps. Default: every track not updated misses the step.
 
         Reports older than the tracker clock are out of sequence: rejected, counted in
         ``stats['oosm_rejected']`` and marked -1 in ``last_association``. Invalid input raises
@@ -198,6 +213,16 @@ class Tracker:
         until = float("nan") if until_s is None else float(until_s)
         if until_s is not None and not np.isfinite(until):
             raise ValueError("until_s is NaN or inf")
+        scanned_bits = None
+        if scanned is not None:
+            sc_arr = np.asarray(scanned).ravel()
+            if sc_arr.size and (sc_arr.dtype.kind not in "iu" or sc_arr.min() < 0
+                                or sc_arr.max() >= _MAX_SENSORS):
+                raise ValueError(f"scanned must hold sensor indices 0..{_MAX_SENSORS - 1}")
+            if sensor_arr is not None and sensor_arr.size and sensor_arr.max() >= _MAX_SENSORS:
+                raise ValueError(f"with scanned, sensor indices must be below {_MAX_SENSORS}")
+            scanned_bits = int(np.bitwise_or.reduce(np.left_shift(1, sc_arr.astype(np.int64)))
+                               ) if sc_arr.size else 0
         s = self._s
         if ev is not None and ev.shape[1] != s.ev.shape[1]:
             if s.ev.shape[1] and len(s):
@@ -218,21 +243,21 @@ class Tracker:
             step_time = float(t.max()) if n_late == 0 else float(t[~late].max())
         if scalar_t is not None and scalar_t >= self._clock - tol:
             step_time = scalar_t if step_time is None else max(step_time, scalar_t)
-        if until_s is not None:
-            if until >= self._clock - tol:
-                step_time = until if step_time is None else max(step_time, until)
+        if until_s is not None and until >= self._clock - tol:
+            step_time = until
 
         s.f[:, self._o["hit"]] = 0.0
         if n_late < m:
             valid = np.flatnonzero(~late) if n_late else np.arange(m)
             for batch in self._batches(valid, t, sensor_arr):
                 self._process_batch(batch, t, zz, RR, ev, assoc)
+            self._mark_seen(assoc, sensor_arr)
 
         if step_time is None:
             self.stats["steps_ignored"] += 1
         else:
             self._propagate(step_time)
-            self._life_cycle()
+            self._life_cycle(scanned_bits)
             self._clock = max(self._clock, step_time)
             self.stats["steps"] += 1
         self.last_association = assoc
@@ -491,16 +516,38 @@ class Tracker:
         self.stats["tracks_started"] += k
         self.stats["reports_used"] += k
 
-    def _life_cycle(self) -> None:
+    def _mark_seen(self, assoc: I64, sensor: I64 | None) -> None:
+        """Record which sensors have updated (or started) each track, as bits."""
+        s = self._s
+        used = np.flatnonzero(assoc >= 0)
+        if used.size == 0 or len(s) == 0:
+            return
+        rows = np.searchsorted(s.id, assoc[used])  # ids are kept in increasing order
+        bits = (np.left_shift(1, sensor[used].astype(np.int64)) if sensor is not None
+                else np.ones(used.size, np.int64))
+        col = self._o["seen_by"]
+        seen = s.f[:, col].astype(np.int64)
+        np.bitwise_or.at(seen, rows, bits)
+        s.f[:, col] = seen  # below 2**52: exact in a float
+
+    def _life_cycle(self, scanned_bits: int | None = None) -> None:
         s, o = self._s, self._o
         if len(s) == 0:
             return
         f = s.f
         p0 = 43 * self._models.n_models + 6  # column of P[0, 0]
-        status, history, misses, age, keep, newly = advance(
-            self.config, f[:, o["status"]], f[:, o["history"]], f[:, o["misses"]],
-            f[:, o["age"]], f[:, o["hit"]] > 0.0, np.maximum(f[:, p0], f[:, p0 + 7]),
-        )
+        old = (f[:, o["status"]].copy(), f[:, o["history"]].copy(), f[:, o["misses"]].copy(),
+               f[:, o["age"]].copy())
+        hit = f[:, o["hit"]] > 0.0
+        var = np.maximum(f[:, p0], f[:, p0 + 7])
+        status, history, misses, age, keep, newly = advance(self.config, *old, hit, var)
+        if scanned_bits is not None:
+            # not updated, and none of its sensors looked: this step does not count for it
+            idle = ~hit & ((f[:, o["seen_by"]].astype(np.int64) & scanned_bits) == 0)
+            if idle.any():
+                for new_col, old_col in zip((status, history, misses, age), old, strict=True):
+                    new_col[idle] = old_col[idle]
+                keep[idle] = var[idle] <= self.config.max_position_sigma_m**2
         if self.config.duplicate_chi2 > 0:
             dup = duplicates(s.x, s.P, status != TrackStatus.TENTATIVE, f[:, o["n_upd"]],
                              self.config.duplicate_chi2)
