@@ -65,7 +65,7 @@ _OWN_RX = {"g_rx_dbi": -5.0, "signal_dbw": -160.0, "threshold_db": 45.0}
 # tracker. The offset depends on r alone, so a replication's arithmetic is the same in any
 # block (and alone).
 _SLOTS = 64
-BLOCK = 32  # replications per lock-step block (at most _SLOTS)
+BLOCK = 64  # replications per lock-step block (at most _SLOTS)
 
 
 @dataclass
