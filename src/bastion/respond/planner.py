@@ -114,6 +114,16 @@ def plan(
     if weap.size == 0 or not now_ok.any():
         return []
     delay = eff.reaction_s[weap] + expected_delay_s
+    # Most epochs the candidates are still far out: a target farther than it can fly in the
+    # delay plus the longest flight time, beyond maximum range, cannot be intercepted (an
+    # exact bound, so skipping the intercept geometry changes nothing).
+    cur = np.flatnonzero(now_ok)
+    d_h = np.linalg.norm(x[cur][None, :, :2] - eff.pos[weap][:, None, :2], axis=2)
+    v_max = np.linalg.norm(x[cur, 3:], axis=1)[None, :]
+    reach_m = eff.max_range_m[weap][:, None] * (1.0 + v_max / eff.speed_mps[weap][:, None]) \
+        + v_max * delay[:, None] + 1.0
+    if not (d_h <= reach_m).any():
+        return []
     ic = intercepts(eff.pos[weap], eff.speed_mps[weap], delay, eff.min_range_m[weap],
                     eff.max_range_m[weap], eff.max_alt_m[weap], eff.pk_max[weap],
                     eff.required_sigma_m[weap], eff.error_scale_m[weap],
