@@ -40,7 +40,11 @@ class PointSensor:
         self.tick = np.zeros(n_block, np.int64)
 
     def skip_to(self, block_pos: NDArray[np.bool_], t_s: float) -> None:
-        self.tick[block_pos] = np.maximum(self.tick[block_pos], int(t_s // self.period))
+        # the same rounding as observe(): a scan ending at t (to 1 ns) counts as done
+        k = int(t_s // self.period)
+        if (k + 1) * self.period <= t_s + 1e-9:
+            k += 1
+        self.tick[block_pos] = np.maximum(self.tick[block_pos], k)
 
     def observe(self, air: AirState, t1_s: float, view: BlockView) -> Detections:
         out = []

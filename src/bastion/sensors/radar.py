@@ -68,7 +68,11 @@ class RadarSensor:
 
     def skip_to(self, block_pos: NDArray[np.bool_], t_s: float) -> None:
         """Time jumped for these block positions: scans before t were not simulated."""
-        self.scan[block_pos] = np.maximum(self.scan[block_pos], int(t_s // self.period))
+        # the same rounding as observe(): a scan ending at t (to 1 ns) counts as done
+        k = int(t_s // self.period)
+        if (k + 1) * self.period <= t_s + 1e-9:
+            k += 1
+        self.scan[block_pos] = np.maximum(self.scan[block_pos], k)
 
     def observe(self, air: AirState, t1_s: float, view: BlockView) -> Detections:
         out = []

@@ -190,9 +190,12 @@ class _Block:
         for s in self.radars + self.points:
             s.reset(B)
         self.tracker = Tracker(id_base=0)
-        # Association batches, one per sensor, in scenario order: the tracker associates each
-        # batch separately so two sensors can both update one track in a step.
-        self.batch_key = np.arange(len(sc.sensors), dtype=np.int64)
+        # Association batches, one per reporting sensor, in scenario order: the tracker
+        # associates each batch separately so two sensors can both update one track in a step.
+        # Keys are compact (perimeter sensors do not report tracks).
+        self.batch_key = np.full(len(sc.sensors), -1, dtype=np.int64)
+        for k, s in enumerate(sorted(self.radars + self.points, key=lambda s: s.index)):
+            self.batch_key[s.index] = k
         # Survey sensors look at everything in reach every scan: a track one of them has seen
         # misses a step only when it scanned. (An EO/IR turret looks where it is cued.)
         self.survey = self.radars + [p for p in self.points if not isinstance(p, EOIRSensor)]
@@ -404,8 +407,11 @@ class _Block:
         batches += [p.observe(self.air, t1, view) for p in self.points]
         # every stepping replication's counters move together (one clock grid), so "which
         # survey sensors scanned" is one answer for the block
-        scanned = np.array([s.index for s, c in zip(self.survey, before, strict=True)
+        scanned = np.array([self.batch_key[s.index] for s, c in zip(self.survey, before,
+                                                                  strict=True)
                             if (s.counter[step_b] > c).any()], np.int64)
+        if self.batch_key.max(initial=0) >= 52:
+            scanned = None  # the tracker keeps 52 sensor bits per track: every step counts
         det = Detections.concat(batches)
         trk = self.tracker
         # A radar delivers a scan when it completes; its reports carry the times the beam
@@ -474,12 +480,16 @@ class _Block:
             self._switch_jammers(t, step_b, np.zeros(0, np.int64), np.zeros((0, 3)))
             return
         ids = tracks.id[rows]
-        if np.all(tracks.t_s[rows] == t):
-            # the step brought every track to t (until_s): no prediction needed
-            x, P = self._own_xy(ids, tracks.state[rows]), tracks.covariance[rows]
-        else:  # radars with different periods: some tracks are behind or ahead of t
+        # The step brought the tracks to t (until_s), except with radars of different periods;
+        # only the tracks that are not at t are predicted (per track: a zero-length
+        # prediction is not a no-op, and no replication may depend on another's tracks)
+        x = tracks.state[rows].copy()
+        P = tracks.covariance[rows].copy()
+        off = tracks.t_s[rows] != t
+        if off.any():
             xa, Pa = trk.predict(t)
-            x, P = self._own_xy(ids, xa[rows]), Pa[rows]
+            x[off], P[off] = xa[rows[off]], Pa[rows[off]]
+        x = self._own_xy(ids, x)
         tb = self.track_block.get(ids)
         ev = tracks.evidence[rows] if tracks.evidence.shape[1] == K else np.zeros((rows.size, K))
         pc = classify(x[:, 3:], P, ev)
@@ -513,8 +523,8 @@ class _Block:
         for b in np.flatnonzero(due & has):
             rs = self.reps[b]
             rs.next_decision = t + self.doctrine.decision_period_s
-            if not c_b[b]:
-                continue
+            if not c_b[b] and not self.radiating[b].any():
+                continue  # nothing to propose, and no jammer footprint to time (soft_since)
             sub = order[bounds[b]:bounds[b + 1]]
             sid = ids[sub]
             busy = np.isin(sid, [e.track_key for e in rs.open])
@@ -839,6 +849,10 @@ class _Block:
         m = np.zeros(self.B, bool)
         m[rs.b] = True
         self.drop_tracks(m)
+        for e in rs.engagements:  # the replication's own numbering, as when it runs alone
+            e.target_row = self.local_drone(e.target_row) if e.target_row < self.nd else int(
+                self.row_local[e.target_row])
+            e.track_key = e.track
         rs.result = self.result(rs, rs.t)
 
     def result(self, rs: _Rep, t_end: float) -> SimResult:
