@@ -98,11 +98,11 @@ def _block(args: tuple[Scenario, list[int], int]
 
 
 def blocks(reps: range, workers: int) -> list[list[int]]:
-    """Split replications into lock-step blocks: at most ``BLOCK`` each, and enough blocks
-    that every worker has several (load balance, a moving progress bar). A replication's
-    result does not depend on its block, so this split only changes the speed."""
+    """Split replications into lock-step blocks: at most ``BLOCK`` each, and at least one per
+    worker. A replication's result does not depend on its block, so this split only changes
+    the speed (bigger blocks share more of each tick's cost)."""
     n = len(reps)
-    size = BLOCK if workers == 1 else max(1, min(BLOCK, math.ceil(n / (2 * workers))))
+    size = max(1, min(BLOCK, math.ceil(n / workers)))
     return [list(reps[i:i + size]) for i in range(0, n, size)]
 
 
