@@ -177,7 +177,9 @@ def solve_milp(
         s_best = (a * best).sum(axis=0)[tgt]
         sol = np.concatenate([best[wi, tj].astype(float), s_best, vt * np.exp(-s_best)])
         h.setSolution(ncol, np.arange(ncol, dtype=np.int32), sol)
-        h.setOptionValue("time_limit", remaining)
+        # HiGHS compares its limit with the run time accumulated over every run of ``h``:
+        # a plain ``remaining`` left later rounds (almost) no time.
+        h.setOptionValue("time_limit", h.getRunTime() + remaining)
         h.run()
         info = h.getInfo()
         status = h.getModelStatus()

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
+from bastion.respond.assign.colgen import colgen, proven
 from bastion.respond.assign.greedy import greedy
 from bastion.respond.assign.lagrangian import lagrangian_bound
 from bastion.respond.assign.local_search import Candidates, layered_start, lns
@@ -23,20 +24,33 @@ __all__ = ["METHODS", "Method", "solve"]
 # neighbourhood search stalls; the exact method gets the 120 s the acceptance tests allow.
 LOCAL_DEFAULT_S = 1.0
 EXACT_DEFAULT_S = 120.0
-# auto: the MILP is tried when the instance has at most this many usable (weapon, target)
-# pairs; above it HiGHS rarely improves on the heuristic within minutes, and auto spends the
-# budget on local search, the reduced MILP and the Lagrangian bound instead. (Was 20 000;
-# lowered so that 100×200 takes that path — the full MILP there was not measured at 60 s.)
+# auto with a limit: column generation (colgen.py) when its estimated time,
+# COLGEN_REF_S · (usable pairs / COLGEN_REF_PAIRS) ** COLGEN_EXPONENT, fits the budget; else
+# local search. Measured on one core: 500×500 (μ = 1, 250,000 pairs) proven optimal in 0.6 s,
+# the published 300×600 instances in 0.2–1.2 s, 1,000×1,000 in 2.3–3.1 s. Below that time it
+# is poor on 1,000×1,000 (0.4–0.6 % above the optimum at 1–3 s: the MIP never starts), where
+# local search is at 0.1 % after 1 s; on 300×600×3 it is still at 2.6 % after 0.6 s, local
+# search at 13 %.
+COLGEN_REF_S = 0.6
+COLGEN_REF_PAIRS = 250_000
+COLGEN_EXPONENT = 1.25
+# After an unproven column generation, the OA MILP takes the rest of the budget on
+# instances with at most this many usable pairs (it can prove what the configuration bound
+# cannot, e.g. with zero prices); larger ones get local search.
 AUTO_MILP_MAX_PAIRS = 10_000
-# exact: from this many usable pairs the heuristic start anneals for this share of the budget.
-EXACT_ANNEAL_FROM_PAIRS = 2_000
-EXACT_START_SHARE = 0.3
+# exact: share of the budget for column generation before the OA MILP takes over.
+EXACT_COLGEN_SHARE = 0.5
 # auto, large instances, budgets from POLISH_FROM_S: local search for this share of the
 # budget, then the reduced MILP (_polish) until the Lagrangian bound's reserve.
 POLISH_FROM_S = 10.0
 POLISH_LOCAL_SHARE = 0.6
 POLISH_WEAPONS_PER_TARGET = 8
 MAX_POLISH_ROUNDS = 20
+# Timed runs stop this share of the budget early (at most MAX_DEADLINE_MARGIN_S).
+DEADLINE_MARGIN = 0.03
+MAX_DEADLINE_MARGIN_S = 0.5
+# Follow-ups (OA MILP, annealing) after column generation only with at least this much time.
+MIN_FOLLOW_UP_S = 0.05
 
 Method = Literal["auto", "greedy", "local", "exact"]
 METHODS: tuple[str, ...] = ("auto", "greedy", "local", "exact")
@@ -67,7 +81,11 @@ def solve(
         cost, so weapons may be left idle.
     time_limit_s : wall-time budget (``None``: the method's default).
     method : ``"greedy"`` (maximum marginal return), ``"local"`` (greedy then local search),
-        ``"exact"`` (outer-approximation MILP; optimal or with a lower bound), ``"auto"``.
+        ``"exact"`` (column generation with a reduced-cost MIP, then the outer-approximation
+        MILP if unproven; optimal or with a lower bound), ``"auto"`` (no limit: local
+        search; with a limit: column generation when the instance fits, else local search).
+        ``Assignment.method`` reports what ran: ``"exact"`` when proven optimal,
+        ``"colgen"`` for an unproven column-generation result.
 
     Raises ``ValueError`` on inconsistent input (shapes, probabilities outside [0, 1], NaN,
     negative values, costs or capacities, unknown method).
@@ -80,6 +98,12 @@ def solve(
     ):
         raise ValueError("time_limit_s must be a positive finite number or None")
     problem = make_problem(p, value, capacity, feasible, cost, cost_weight)
+    if time_limit_s is not None:
+        # Solvers aim slightly early: their last step, HiGHS's time checks and the final
+        # re-pricing here all run over a little (1 s runs returned after 1.006 s without).
+        time_limit_s = float(time_limit_s) - min(
+            DEADLINE_MARGIN * float(time_limit_s), MAX_DEADLINE_MARGIN_S
+        )
     lower: float | None = None
     optimal = False
     used = method
@@ -156,16 +180,19 @@ def _local(problem: Problem, deadline: float, *, anneal: bool = False) -> np.nda
 
 
 def _exact(problem: Problem, t0: float, budget: float) -> tuple[np.ndarray, float, bool]:
-    # A heuristic start gives the MILP an incumbent and cut points where they matter. Small
-    # problems: the descent alone (the MILP is quick). Larger ones: anneal for a share of the
-    # budget — HiGHS improves slowly on them, and it is warm-started from whatever is found.
-    if int(np.count_nonzero(problem.p)) >= EXACT_ANNEAL_FROM_PAIRS:
-        start = _local(problem, t0 + EXACT_START_SHARE * budget, anneal=True)
-    else:
-        start = _local(problem, t0 + min(0.1 * budget, 1.0))
+    """Column generation with the reduced-cost MIP; where that does not prove optimality
+    within its share, the outer-approximation MILP from its best assignment."""
+    a = problem.log_q()
+    res = colgen(problem, a, greedy(problem), t0 + EXACT_COLGEN_SHARE * budget)
+    if res.optimal:
+        return res.shots, res.objective if res.lower_bound is None else res.lower_bound, True
     remaining = max(t0 + budget - time.perf_counter(), 0.0)
-    res = solve_milp(problem, start, remaining)
-    return res.shots, res.lower_bound, res.optimal
+    milp = solve_milp(problem, res.shots, remaining)
+    lower = max(milp.lower_bound, -math.inf if res.lower_bound is None else res.lower_bound)
+    shots = milp.shots if milp.objective < res.objective else res.shots
+    objective = min(milp.objective, res.objective)
+    optimal = milp.optimal or proven(objective, lower, problem.value)
+    return shots, lower, optimal
 
 
 def _polish(problem: Problem, shots: np.ndarray, time_s: float) -> np.ndarray:
@@ -199,10 +226,28 @@ def _auto(
         # Fast path (simulator epochs): local search until it stalls, no bound.
         return _local(problem, t0 + LOCAL_DEFAULT_S), None, False, "local"
     n_pairs = int(np.count_nonzero(problem.p))
-    if n_pairs <= AUTO_MILP_MAX_PAIRS and time_limit_s >= 0.05:
-        shots, lower, optimal = _exact(problem, t0, time_limit_s)
-        return shots, lower, optimal, "exact"
     deadline = t0 + time_limit_s
+    if COLGEN_REF_S * (n_pairs / COLGEN_REF_PAIRS) ** COLGEN_EXPONENT <= time_limit_s:
+        a = problem.log_q()
+        res = colgen(problem, a, greedy(problem), deadline)
+        if res.optimal:
+            return res.shots, res.lower_bound, True, "exact"
+        shots, lower = res.shots, res.lower_bound
+        left = deadline - time.perf_counter()
+        if left > MIN_FOLLOW_UP_S and n_pairs <= AUTO_MILP_MAX_PAIRS:
+            milp = solve_milp(problem, shots, left)
+            if milp.objective < evaluate(problem, shots)[0]:
+                shots = milp.shots
+            lower = max(milp.lower_bound, -math.inf if lower is None else lower)
+            objective = evaluate(problem, shots)[0]
+            return shots, lower, proven(objective, lower, problem.value), "colgen"
+        if left > MIN_FOLLOW_UP_S:
+            # Not proven (a window too large for the MIP): anneal from the best assignment.
+            shots = lns(
+                problem, a, shots, Candidates(problem), deadline=deadline, rng=_rng(),
+                anneal=True,
+            )  # fmt: skip
+        return shots, lower, False, "colgen"
     # Large: local search (annealing), then a MILP over a reduced pair set, then the
     # Lagrangian bound, which takes ≈1 s on 300×600 (a tenth of the budget, at most 5 s).
     bound_at = deadline - min(0.1 * time_limit_s, 5.0)
@@ -222,5 +267,5 @@ def _auto(
         shots = _local(problem, bound_at, anneal=True)
     lower: float | None = None
     if time.perf_counter() < deadline:
-        lower = lagrangian_bound(problem, problem.log_q(), shots)
+        lower = lagrangian_bound(problem, problem.log_q(), shots, deadline=deadline)
     return shots, lower, False, "local"
