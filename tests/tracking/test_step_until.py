@@ -85,8 +85,8 @@ def test_slow_sensor_tracks_do_not_miss_the_fast_sensors_steps():
         for k in range(30):
             t = float(k)
             slow = k % 3 == 2
-            zs = [np.array([[0.0, 0.0, 100.0]]) + [[25.0 * t, 0.0, 0.0]]] if slow else []
-            zf = [np.array([[9_000.0, 0.0, 100.0]]) + [[0.0, 25.0 * t, 0.0]]]
+            zs = [np.array([[25.0 * t, 0.0, 100.0]])] if slow else []
+            zf = [np.array([[9_000.0, 25.0 * t, 100.0]])]
             z = np.concatenate(zf + zs)
             sensor = np.array([0] + ([1] if slow else []))
             scanned = np.array([0, 1] if slow else [0]) if tell else None

@@ -220,3 +220,29 @@ def test_cv_only_configuration_runs():
     p, v, tracks = _run(trk, p, v, rng, 10)
     assert tracks.mode_probabilities.shape == (len(tracks), 1)
     assert np.all(_match(p, tracks) < 15.0)
+
+
+def test_target_seen_every_other_step_is_confirmed():
+    # Hit, miss, hit, miss, ...: never 3 hits in 4 consecutive steps, but the 4th hit in the
+    # track's life confirms it (before, it died unconfirmed at 2N steps and restarted).
+    trk = Tracker(id_base=0)
+    p, v = np.array([[0.0, 0.0, 100.0]]), np.array([[40.0, 0.0, 0.0]])
+    confirmed_at = None
+    for k in range(9):
+        z = p + v * k if k % 2 == 0 else np.empty((0, 3))
+        tr = trk.step(float(k), z, R5)
+        if confirmed_at is None and tr.confirmed.any():
+            confirmed_at = k
+    assert confirmed_at == 6  # hits at steps 0, 2, 4, 6
+    assert len(tr) == 1 and tr.id[0] == 0  # one track throughout, never restarted
+
+
+def test_three_hits_with_single_gaps_stay_tentative():
+    # Three hits with a single miss between each pair (H M H M H) are not M of N = 3 of 4:
+    # the extra rule needs M + 1 hits, so this stays tentative.
+    trk = Tracker(id_base=0)
+    p, v = np.array([[0.0, 0.0, 100.0]]), np.array([[40.0, 0.0, 0.0]])
+    for k in range(5):
+        z = p + v * k if k % 2 == 0 else np.empty((0, 3))
+        tr = trk.step(float(k), z, R5)
+    assert len(tr) == 1 and not tr.confirmed.any()
