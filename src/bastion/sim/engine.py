@@ -263,8 +263,6 @@ class _Block:
         self.soft_since = ByTrack(np.nan, np.float64)  # when it entered a jammer footprint
         self.threat = ByTrack(0, np.bool_)  # engageable at the last epoch
         self.own_jammed = np.zeros(self.air.n, bool)
-        self.view = BlockView(self.streams, self.rep_ids, self.row_block, self.row_local,
-                              np.zeros(B, bool))
 
     # ------------------------------------------------------------------ helpers
     def rows_of(self, mask_b: NDArray[np.bool_]) -> NDArray[np.bool_]:

@@ -63,18 +63,9 @@ class MotionModels:
             np.fill_diagonal(G, -self.exit_rate_hz)
         lam, V = np.linalg.eig(G)
         object.__setattr__(self, "_eig", (lam, V, np.linalg.inv(V)))
-        q3, q2, q1 = (np.zeros((m, 6, 6)) for _ in range(3))
-        for axis in range(3):
-            q = self.q_horizontal_m2_s3 if axis < 2 else np.full(m, self.q_vertical_m2_s3)
-            q3[:, axis, axis] = q
-            q2[:, axis, axis + 3] = q2[:, axis + 3, axis] = q
-            q1[:, axis + 3, axis + 3] = q
         object.__setattr__(self, "_q_axes", np.stack(
             [self.q_horizontal_m2_s3, self.q_horizontal_m2_s3,
              np.full(m, self.q_vertical_m2_s3)], axis=1))  # (M, 3) density per axis
-        object.__setattr__(self, "_q3", q3)
-        object.__setattr__(self, "_q2", q2)
-        object.__setattr__(self, "_q1", q1)
 
     @classmethod
     def from_config(cls, cfg: TrackerConfig) -> MotionModels:
