@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from bastion.rng import RepStreams
 
-__all__ = ["CLASSES", "BlockView", "Detections", "K", "class_loglik"]
+__all__ = ["CLASSES", "BlockView", "Detections", "K", "PeriodicSensor", "class_loglik"]
 
 # Identity classes carried as evidence and estimated by assess (order is the contract).
 CLASSES = ("hostile_drone", "bird", "own_aircraft")
@@ -80,3 +81,40 @@ class Detections:
                                _FIELDS))
         order = np.argsort(out.t_s, kind="stable")
         return Detections(*(getattr(out, f)[order] for f in _FIELDS))
+
+
+class PeriodicSensor:
+    """A sensor that completes a scan (or report epoch) every ``period`` seconds, counted
+    separately for each replication of a lock-step block. Subclasses produce one scan's
+    reports for a group of block positions in ``_emit``."""
+
+    period: float
+
+    def reset(self, n_block: int) -> None:
+        """Counters for a block of ``n_block`` replications."""
+        self.counter = np.zeros(n_block, np.int64)  # scans completed, per block position
+
+    def skip_to(self, block_pos: NDArray[np.bool_], t_s: float) -> None:
+        """Time jumped for these block positions: scans before t were not simulated."""
+        # the same rounding as observe(): a scan ending at t (to 1 ns) counts as done
+        k = int(t_s // self.period)
+        if (k + 1) * self.period <= t_s + 1e-9:
+            k += 1
+        self.counter[block_pos] = np.maximum(self.counter[block_pos], k)
+
+    def observe(self, air: Any, t1_s: float, view: BlockView) -> Detections:
+        """Every scan of the stepping replications that completes by ``t1_s``."""
+        out = []
+        while True:
+            due = view.stepping & ((self.counter + 1) * self.period <= t1_s + 1e-9)
+            if not due.any():
+                break
+            k = int(self.counter[due].min())
+            group = due & (self.counter == k)
+            out.append(self._emit(air, t1_s, view, k, group))
+            self.counter[group] += 1
+        return Detections.concat(out)
+
+    def _emit(self, air: Any, t1_s: float, view: BlockView, k: int,
+              group: NDArray[np.bool_]) -> Detections:
+        raise NotImplementedError

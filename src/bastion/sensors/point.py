@@ -10,13 +10,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from bastion.sensors.base import BlockView, Detections, K
+from bastion.sensors.base import BlockView, Detections, K, PeriodicSensor
 from bastion.world.air import AirState
 
 __all__ = ["PointSensor"]
 
 
-class PointSensor:
+class PointSensor(PeriodicSensor):
     """Base: subclasses choose visible objects (``_candidates``) and evidence rows."""
 
     kind = "point"
@@ -28,35 +28,7 @@ class PointSensor:
         self.period = period_s
         self.sigma = sigma_m
         self.key = f"{self.kind}/{index}"
-        self.tick = np.zeros(1, np.int64)  # per block position: the next report epoch
-
-    @property
-    def counter(self) -> NDArray[np.int64]:
-        """Per block position: how many scans have completed."""
-        return self.tick
-
-    def reset(self, n_block: int) -> None:
-        """Epoch counters for a block of ``n_block`` replications (next epoch to report)."""
-        self.tick = np.zeros(n_block, np.int64)
-
-    def skip_to(self, block_pos: NDArray[np.bool_], t_s: float) -> None:
-        # the same rounding as observe(): a scan ending at t (to 1 ns) counts as done
-        k = int(t_s // self.period)
-        if (k + 1) * self.period <= t_s + 1e-9:
-            k += 1
-        self.tick[block_pos] = np.maximum(self.tick[block_pos], k)
-
-    def observe(self, air: AirState, t1_s: float, view: BlockView) -> Detections:
-        out = []
-        while True:
-            due = view.stepping & ((self.tick + 1) * self.period <= t1_s + 1e-9)
-            if not due.any():
-                break
-            k = int(self.tick[due].min())
-            group = due & (self.tick == k)
-            out.append(self._epoch(air, t1_s, (k + 1) * self.period, view, k, group))
-            self.tick[group] += 1
-        return Detections.concat(out)
+        self.reset(1)
 
     def _candidates(self, air: AirState, t_k: float, k: int, view: BlockView,
                     group: NDArray[np.bool_]
@@ -65,8 +37,9 @@ class PointSensor:
         in the block positions of ``group``."""
         raise NotImplementedError
 
-    def _epoch(self, air: AirState, t1_s: float, t_k: float, view: BlockView, k: int,
-               group: NDArray[np.bool_]) -> Detections:
+    def _emit(self, air: AirState, t1_s: float, view: BlockView, k: int,
+              group: NDArray[np.bool_]) -> Detections:
+        t_k = (k + 1) * self.period  # a report epoch is stamped at its end
         idx, pd, ev = self._candidates(air, t_k, k, view, group)
         if idx.size == 0:
             return Detections.empty()

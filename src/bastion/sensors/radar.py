@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from bastion.scenario.geo import radar_horizon_m
 from bastion.scenario.schema import Radar
-from bastion.sensors.base import BlockView, Detections, K
+from bastion.sensors.base import BlockView, Detections, K, PeriodicSensor
 from bastion.tracking import polar_to_enu
 from bastion.world.air import AirState
 
@@ -29,7 +29,7 @@ def swerling1_pd(snr: NDArray[np.float64], pfa: float) -> NDArray[np.float64]:
     return np.power(pfa, 1.0 / (1.0 + snr))
 
 
-class RadarSensor:
+class RadarSensor(PeriodicSensor):
     def __init__(self, cfg: Radar, index: int, pos_enu: NDArray[np.float64]) -> None:
         self.cfg = cfg
         self.index = index
@@ -47,7 +47,7 @@ class RadarSensor:
         self.sig = np.array([cfg.sigma_range_m, math.radians(cfg.sigma_azimuth_deg),
                              math.radians(cfg.sigma_elevation_deg)])
         self.mask = np.array(cfg.mask, float).reshape(-1, 3)
-        self.scan = np.zeros(1, np.int64)  # per block position: the next scan to complete
+        self.reset(1)
         self.period = cfg.scan_period_s
 
     def reach_m(self, rcs_m2: float, pd_floor: float = 1e-3) -> float:
@@ -57,35 +57,6 @@ class RadarSensor:
                                      / max(snr_floor, 1e-9)) ** 0.25
         return min(r, self.cfg.max_range_m)
 
-    @property
-    def counter(self) -> NDArray[np.int64]:
-        """Per block position: how many scans have completed."""
-        return self.scan
-
-    def reset(self, n_block: int) -> None:
-        """Scan counters for a block of ``n_block`` replications (next scan to complete)."""
-        self.scan = np.zeros(n_block, np.int64)
-
-    def skip_to(self, block_pos: NDArray[np.bool_], t_s: float) -> None:
-        """Time jumped for these block positions: scans before t were not simulated."""
-        # the same rounding as observe(): a scan ending at t (to 1 ns) counts as done
-        k = int(t_s // self.period)
-        if (k + 1) * self.period <= t_s + 1e-9:
-            k += 1
-        self.scan[block_pos] = np.maximum(self.scan[block_pos], k)
-
-    def observe(self, air: AirState, t1_s: float, view: BlockView) -> Detections:
-        out = []
-        while True:
-            due = view.stepping & ((self.scan + 1) * self.period <= t1_s + 1e-9)
-            if not due.any():
-                break
-            k = int(self.scan[due].min())
-            group = due & (self.scan == k)
-            out.append(self._scan(air, t1_s, view, k, group))
-            self.scan[group] += 1
-        return Detections.concat(out)
-
     def _polar(self, p: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
         rel = p - self.pos
         r = np.linalg.norm(rel, axis=1)
@@ -93,7 +64,7 @@ class RadarSensor:
         el = np.arcsin(np.clip(rel[:, 2] / np.maximum(r, 1e-9), -1, 1))
         return rel, r, az, el
 
-    def _scan(self, air: AirState, t1_s: float, view: BlockView, k: int,
+    def _emit(self, air: AirState, t1_s: float, view: BlockView, k: int,
               group: NDArray[np.bool_]) -> Detections:
         cfg = self.cfg
         t0 = k * self.period
