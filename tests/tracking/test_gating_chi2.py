@@ -38,7 +38,7 @@ def test_fraction_inside_gate_matches_chi_square():
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 40), m=st.integers(1, 60),
        time_spread=st.booleans())
-def test_kdtree_pregate_never_loses_a_pair(seed, n, m, time_spread):
+def test_spatial_pregate_never_loses_a_pair(seed, n, m, time_spread):
     rng = np.random.default_rng(seed)
     x, P = _tracks(rng, n, spread_m=300.0)
     z = rng.uniform(-400, 400, (m, 3))

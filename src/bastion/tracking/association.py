@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+
+from .kernels import component_labels
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -69,8 +69,7 @@ def _solve_components(
     ut: I64, ur: I64, t_idx: I64, r_idx: I64, gain: F64, out: I64
 ) -> I64:
     nt, nr = ut.size, ur.size
-    graph = coo_matrix((np.ones(gain.size), (t_idx, nt + r_idx)), shape=(nt + nr, nt + nr))
-    _, label = connected_components(graph, directed=False)
+    label = component_labels(t_idx, nt + r_idx, nt + nr)
     comp = label[t_idx]  # component of each pair
     n_comp = int(label.max()) + 1
     tracks_in = np.bincount(label[:nt], minlength=n_comp)

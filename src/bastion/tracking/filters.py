@@ -6,7 +6,9 @@ its own interval ``dt_s``. The measurement is position only (H = [I₃ 0]), so t
 uses the top-left 3×3 block of P directly instead of multiplying by H.
 
 Standard IMM recursion (Blom & Bar-Shalom 1988): mix → per-model predict → per-model update
-→ mode-probability update from the per-model likelihoods → moment-matched combination.
+→ mode-probability update from the per-model likelihoods → moment-matched combination. The
+arithmetic runs in compiled per-track kernels (``kernels.py``); ``MotionModels.transition``
+and ``mode_transition`` give the same model matrices in NumPy form, for reference and tests.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from .kernels import combine_kernel, predict_kernel, update_kernel
 from .linalg import inv_det_sym3
 from .models import MotionModels
 
@@ -21,38 +24,23 @@ F64 = NDArray[np.float64]
 
 __all__ = ["combine", "imm_predict", "imm_update", "imm_update_weighted"]
 
-_LOG_2PI = float(np.log(2.0 * np.pi))
 
 
 def combine(xm: F64, Pm: F64, mu: F64) -> tuple[F64, F64]:
     """Moment-matched mean (k, 6) and covariance (k, 6, 6) of the mode mixture."""
     if xm.shape[1] == 1:
         return xm[:, 0], Pm[:, 0]
-    x0, P0 = _mix(mu[:, :, None], xm, Pm)
-    return x0[:, 0], P0[:, 0]
+    k = xm.shape[0]
+    x, P = np.empty((k, 6)), np.empty((k, 6, 6))
+    if k:
+        combine_kernel(_c(xm), _c(Pm), _c(mu), x, P)
+    return x, P
 
 
-def _mix(w: F64, xm: F64, Pm: F64) -> tuple[F64, F64]:
-    """Moment-match per-model Gaussians with weights ``w`` (k, M_from, M_to) (columns sum to 1).
-
-    Uses Σᵢ wᵢ (Pᵢ + xᵢxᵢᵀ) − x̄x̄ᵀ so that everything is two batched matrix products, on
-    means taken relative to the first model's: with absolute positions (tens of kilometres,
-    or far more for a caller that offsets groups of tracks) the two second moments would
-    cancel catastrophically and the covariance lose definiteness.
-    """
-    k, m = xm.shape[0], xm.shape[1]
-    wt = np.swapaxes(w, 1, 2)  # (k, M_to, M_from)
-    ref = xm[:, :1, :]
-    xc = xm - ref
-    x0c = wt @ xc
-    second = Pm.reshape(k, m, 36) + _outer(xc).reshape(k, m, 36)
-    P0 = (wt @ second).reshape(k, -1, 6, 6) - _outer(x0c)
-    return x0c + ref, P0
-
-
-def _outer(v: F64) -> F64:
-    # einsum beats broadcasting here: broadcasting's inner loops over 6-long axes are slow.
-    return np.einsum("...i,...j->...ij", v, v)
+def _c(a: F64) -> F64:
+    # One memory layout for the kernels, so each is compiled once (views of the track table
+    # are strided).
+    return np.ascontiguousarray(a, dtype=np.float64)
 
 
 def imm_predict(
@@ -62,18 +50,12 @@ def imm_predict(
 
     Returns per-model predicted means, covariances and the predicted mode probabilities.
     """
-    F, Q = models.transition(dt_s)
-    if xm.shape[1] > 1:
-        T = models.mode_transition(dt_s)  # (k, M_from, M_to)
-        joint = mu[:, :, None] * T
-        c = joint.sum(axis=1)  # predicted mode probabilities (k, M)
-        w = joint / np.maximum(c[:, None, :], 1e-300)  # mixing weights mu_{i|j}
-        x0, P0 = _mix(w, xm, Pm)
-    else:
-        c, x0, P0 = mu, xm, Pm
-    xp = (F @ x0[..., None])[..., 0]
-    Pp = F @ P0 @ np.swapaxes(F, -1, -2) + Q
-    return xp, Pp, c
+    k, m = xm.shape[0], xm.shape[1]
+    xo, Po, co = np.empty((k, m, 6)), np.empty((k, m, 6, 6)), np.empty((k, m))
+    if k:
+        predict_kernel(_c(xm), _c(Pm), _c(mu), _c(np.broadcast_to(dt_s, (k,))),
+                       *models.kernel_args, xo, Po, co)
+    return xo, Po, co
 
 
 def imm_update(
@@ -84,20 +66,12 @@ def imm_update(
     ``z`` (k, 3), ``R`` (k, 3, 3). Returns updated ``xm``, ``Pm``, ``mu`` and the log-likelihood
     (k,) of the report under the mixture (used by track scoring and tests).
     """
-    S = Pp[..., :3, :3] + R[:, None]
-    Sinv, det = inv_det_sym3(S)
-    nu = z[:, None, :] - xp[..., :3]
-    PHt = Pp[..., :, :3]  # P Hᵀ (k, M, 6, 3)
-    K = PHt @ Sinv
-    xm = xp + (K @ nu[..., None])[..., 0]
-    # P - K S Kᵀ = P - K (H P): H P is the top three rows of P.
-    Pm = Pp - K @ Pp[..., :3, :]
-    # Symmetrised so that round-off never accumulates into an asymmetric covariance.
-    Pm = 0.5 * (Pm + np.swapaxes(Pm, -1, -2))
-    d2 = ((Sinv @ nu[..., None])[..., 0] * nu).sum(axis=-1)
-    loglik = -0.5 * (d2 + np.log(det) + 3.0 * _LOG_2PI)
-    mu, total = _posterior_modes(c, loglik)
-    return xm, Pm, mu, total
+    k, m = xp.shape[0], xp.shape[1]
+    xo, Po, mo, ll = np.empty((k, m, 6)), np.empty((k, m, 6, 6)), np.empty((k, m)), np.empty(k)
+    if k:
+        update_kernel(_c(xp), _c(Pp), _c(np.broadcast_to(c, (k, m))), _c(z),
+                      _c(np.broadcast_to(R, (k, 3, 3))), xo, Po, mo, ll)
+    return xo, Po, mo, ll
 
 
 def imm_update_weighted(

@@ -1,9 +1,9 @@
 """Chi-square gating behind a spatial pre-gate.
 
-Pairs (track, report) are first proposed by a k-d tree over the reports, queried with a radius
-per track that bounds its chi-square gate (so no valid pair is ever missed), then tested exactly.
-For small problems every pair is tested directly: below a few thousand pairs that is cheaper
-than building the tree. Cost therefore grows about linearly with the number of targets.
+Pairs (track, report) are first proposed by a grid over the reports (``_grid_pairs``), within a
+radius per track that bounds its chi-square gate (so no valid pair is ever missed), then tested
+exactly. For small problems every pair is tested directly: below a few thousand pairs that is
+cheaper than binning the reports. Cost therefore grows about linearly with the number of targets.
 
 Reports may carry their own times (a rotating radar stamps each one). Tracks are predicted
 once to a reference time; each pair's predicted position and innovation covariance are then
@@ -14,11 +14,11 @@ rank; the update itself re-predicts the track exactly to the report time.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 
 from .linalg import mahalanobis_sym6
 
@@ -101,7 +101,7 @@ def gate(
     bound = tr_pp + 2 * big_dt * tr_pv + big_dt**2 * tr_vv + q_m2_s3 * big_dt**3 + tr_r
     speed = np.sqrt(xT[3] ** 2 + xT[4] ** 2 + xT[5] ** 2)
     radius = np.sqrt(gate_chi2 * bound) + speed * big_dt
-    ti, mj = _kdtree_pairs(x[:, :3], radius, z)
+    ti, mj = _grid_pairs(x[:, :3], radius, z)
     if ti.size == 0:
         return _empty()
     dt = None if same_time else t_report_s[mj] - t_track_s[ti]
@@ -133,13 +133,87 @@ def _exact(
     return d2, np.log(det)
 
 
-def _kdtree_pairs(pos: F64, radius: F64, z: F64) -> tuple[I64, I64]:
-    tree = cKDTree(z)
-    hits = tree.query_ball_point(pos, radius)
-    lens = np.fromiter(map(len, hits), dtype=np.int64, count=len(hits))
-    if lens.sum() == 0:
+# Pre-gate grid: rows are this many mean radii tall (north), columns a quarter of a row wide.
+_ROW_RADII = 3.0
+_COL_PER_ROW = 4
+# Candidates expanded at once: bounds the memory when radii cover much of the scene.
+_CHUNK_PAIRS = 1 << 20
+
+
+def _grid_pairs(pos: F64, radius: F64, z: F64) -> tuple[I64, I64]:
+    """Every pair (track i, report j) with ``|z[j] - pos[i]|² <= radius[i]²``, sorted by track
+    then report: the pairs, in the same order, of the k-d tree ``query_ball_point`` it replaced.
+
+    Reports are sorted by grid cell, row-major, so the cells a track's reach spans within one
+    row are one slice of the sorted reports, found by two binary searches; the slices are then
+    expanded into candidate pairs with ``repeat``/``cumsum`` arithmetic and filtered by the
+    exact distance test. Report positions must be finite; a track with a NaN position or
+    radius gets no pair, one with an infinite radius gets every report.
+    """
+    n, m = pos.shape[0], z.shape[0]
+    if n == 0 or m == 0:
         e = np.empty(0, dtype=np.int64)
         return e, e
-    ti = np.repeat(np.arange(pos.shape[0]), lens)
-    mj = np.concatenate([h for h in hits if h]).astype(np.int64)
-    return ti, mj
+    px, py = pos[:, 0], pos[:, 1]
+    zx, zy = z[:, 0], z[:, 1]
+    # Windows reach a little beyond the radius, by far more than the rounding of the cell
+    # arithmetic, so no pair the distance test accepts lies in a cell just outside them (the
+    # last term: squares of distances under ~1e-154 underflow to zero and pass the test).
+    reach = radius * (1.0 + 1e-9) + 1e-9 * (np.abs(px) + np.abs(py)) + 1e-150
+    x0, y0 = float(zx.min()), float(zy.min())
+    span = max(float(zx.max()) - x0, float(zy.max()) - y0)
+    # Rows sized on the mean radius: a track then spans 1 + 2 / _ROW_RADII rows on average, so
+    # there are about 2n searches however skewed the radii. East is also binned (finer, as
+    # columns cost nothing) rather than searched by value, so the sort keys are exact integers.
+    # The floor keeps keys far inside int64; a NaN or +inf mean gives one row.
+    h = _ROW_RADII * float(np.mean(radius))
+    h = max(h, span * 2.0**-20) if h < span else span
+    if h == 0.0:  # every report at one point
+        h = 1.0
+    w = h / _COL_PER_ROW
+    z_row = np.floor((zy - y0) / h).astype(np.int64)
+    z_col = np.floor((zx - x0) / w).astype(np.int64)
+    # Grid size from the cells themselves: span / w can round below the last report's cell.
+    nx, ny = int(z_col.max()) + 1, int(z_row.max()) + 1
+    key = z_row * nx + z_col
+    order = np.argsort(key)
+    key = key[order]
+
+    # Cells covered by each track's reach, clipped to the grid (empty if entirely outside;
+    # far outside a tiny grid the cell index overflows to ±inf, which clips just as well; NaN
+    # casts to garbage, masked below).
+    with np.errstate(over="ignore", invalid="ignore"):
+        r_lo = np.clip(np.floor((py - reach - y0) / h), 0, ny).astype(np.int64)
+        r_hi = np.clip(np.floor((py + reach - y0) / h), -1, ny - 1).astype(np.int64)
+        c_lo = np.clip(np.floor((px - reach - x0) / w), 0, nx).astype(np.int64)
+        c_hi = np.clip(np.floor((px + reach - x0) / w), -1, nx - 1).astype(np.int64)
+    rows = np.where((c_hi >= c_lo) & (reach >= 0), np.maximum(r_hi - r_lo + 1, 0), 0)
+    # One query per (track, row): the key range [row, c_lo] .. [row, c_hi].
+    q_track = np.repeat(np.arange(n), rows)
+    q_row = np.arange(q_track.size) - np.repeat(np.cumsum(rows) - rows - r_lo, rows)
+    lo_key = q_row * nx + c_lo[q_track]
+    # Binary searches in key order are several times faster than in track order (each starts
+    # from the previous hit, in cache); the output is sorted at the end anyway.
+    s = np.argsort(lo_key)
+    q_track, lo_key = q_track[s], lo_key[s]
+    start = np.searchsorted(key, lo_key, "left")
+    count = np.searchsorted(key, lo_key + (c_hi - c_lo)[q_track], "right") - start
+
+    ends = np.cumsum(count)
+    total = int(ends[-1]) if ends.size else 0
+    cuts = np.searchsorted(ends, np.arange(_CHUNK_PAIRS, total, _CHUNK_PAIRS), "right")
+    bounds = [0, *cuts.tolist(), ends.size]
+    r2 = radius * radius
+    found: list[I64] = []
+    for a, b in itertools.pairwise(bounds):
+        if a == b:
+            continue
+        c = count[a:b]
+        ti = np.repeat(q_track[a:b], c)
+        mj = order[np.arange(ti.size) + np.repeat(start[a:b] - (np.cumsum(c) - c), c)]
+        d = z[mj] - pos[ti]
+        inside = d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] + d[:, 2] * d[:, 2] <= r2[ti]
+        found.append(ti[inside] * m + mj[inside])
+    # One packed key per pair: a plain sort of int64 is much faster than a lexsort.
+    pair = np.sort(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
+    return pair // m, pair % m

@@ -63,6 +63,17 @@ class MotionModels:
             np.fill_diagonal(G, -self.exit_rate_hz)
         lam, V = np.linalg.eig(G)
         object.__setattr__(self, "_eig", (lam, V, np.linalg.inv(V)))
+        # G is diag(exit rates) times a symmetric matrix, so it is similar to a symmetric
+        # matrix and its eigen-decomposition is real: the compiled kernels take the real parts.
+        Vinv = np.linalg.inv(V)
+        if max(np.abs(lam.imag).max(), np.abs(V.imag).max()) > 1e-12:
+            raise ValueError("mode generator has a complex eigen-decomposition")
+        object.__setattr__(self, "_kernel_args", (
+            np.ascontiguousarray(w, dtype=np.float64),
+            np.ascontiguousarray(self.q_horizontal_m2_s3, dtype=np.float64),
+            float(self.q_vertical_m2_s3),
+            np.ascontiguousarray(lam.real), np.ascontiguousarray(V.real),
+            np.ascontiguousarray(Vinv.real)))
         object.__setattr__(self, "_q_axes", np.stack(
             [self.q_horizontal_m2_s3, self.q_horizontal_m2_s3,
              np.full(m, self.q_vertical_m2_s3)], axis=1))  # (M, 3) density per axis
@@ -78,6 +89,13 @@ class MotionModels:
             q = np.array([cfg.q_cv_m2_s3])
         exits = np.array([cfg.cv_exit_rate_hz, cfg.turn_exit_rate_hz, cfg.turn_exit_rate_hz])
         return cls(rates, q, cfg.q_vertical_m2_s3, exits[: rates.shape[0]])
+
+    @property
+    def kernel_args(self) -> tuple[F64, F64, float, F64, F64, F64]:
+        """Model parameters as the compiled filter kernels take them: turn rates, horizontal
+        noise densities, vertical density and the real eigen-decomposition of the mode
+        generator (eigenvalues, V, V⁻¹)."""
+        return self._kernel_args  # type: ignore[attr-defined, no-any-return]
 
     @property
     def n_models(self) -> int:

@@ -134,6 +134,7 @@ class Tracker:
             self.config.initial_mode_probabilities if self.config.imm else (1.0,), dtype=float
         )
         self.last_association: I64 = np.empty(0, np.int64)
+        self._snapshot: Tracks | None = None
         self.stats: dict[str, int] = {
             "steps": 0,
             "steps_ignored": 0,
@@ -155,13 +156,19 @@ class Tracker:
 
     @property
     def tracks(self) -> Tracks:
-        """Current tracks (tentative, confirmed and coasting), a copy of the internal state."""
+        """Current tracks (tentative, confirmed and coasting): a read-only snapshot of the
+        internal state, shared by every caller until the state next changes."""
+        if self._snapshot is None:
+            self._snapshot = self._make_snapshot()
+        return self._snapshot
+
+    def _make_snapshot(self) -> Tracks:
         s = self._s
         f = s.f.copy()
         o = self._o
         m = self._models.n_models
         xo = 43 * m
-        return Tracks(
+        out = Tracks(
             id=s.id.copy(),
             state=f[:, xo : xo + 6],
             covariance=f[:, xo + 6 : xo + 42].reshape(-1, 6, 6),
@@ -174,6 +181,10 @@ class Tracker:
             evidence=s.ev.copy(),
             mode_probabilities=f[:, 42 * m : 43 * m],
         )
+        # Read-only, so that one caller cannot change what the next one sees.
+        for a in (f, out.id, out.status, out.n_updates, out.evidence):
+            a.flags.writeable = False
+        return out
 
     def step(
         self,
@@ -210,6 +221,7 @@ class Tracker:
         ``ValueError`` before anything changes.
         """
         t, zz, RR, sensor_arr, ev, scalar_t = check_reports(t_s, z, R, sensor, evidence)
+        self._snapshot = None
         until = float("nan") if until_s is None else float(until_s)
         if until_s is not None and not np.isfinite(until):
             raise ValueError("until_s is NaN or inf")
@@ -282,6 +294,7 @@ class Tracker:
         ids_arr = np.asarray(ids, dtype=np.int64).ravel()
         gone = np.isin(self._s.id, ids_arr)
         if gone.any():
+            self._snapshot = None
             self.stats["tracks_dropped"] += int(gone.sum())
             self._s = self._s.take(~gone)
 

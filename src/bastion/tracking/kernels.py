@@ -1,0 +1,290 @@
+"""Compiled per-track IMM kernels (Numba).
+
+The filter's arithmetic is a few hundred multiply-adds per track on 6×6 matrices. Batched
+NumPy runs it as dozens of calls over (k, M, 6, 6) stacks, each with its temporaries and a
+generic small-matrix loop; profiling the simulator put ~1 µs of that per track and model per
+prediction, a third of the whole run. Compiled loops over the same struct-of-arrays inputs do
+the same maths in one pass per track with the sparsity of the motion models written out
+(a coordinated turn touches 4 of the 6 state components), several times faster.
+
+Each kernel works track by track, and a track's result depends only on its own inputs (no
+reduction across tracks), so lock-step replications stay bit-identical to running alone.
+``fastmath`` is off: results are plain IEEE arithmetic, reproducible across machines.
+
+State is ``[x, y, z, vx, vy, vz]``; models are linear (CV or a coordinated turn at a fixed
+rate), as described in ``models.py``; the maths is the standard IMM recursion described in
+``filters.py``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+__all__ = ["combine_kernel", "component_labels", "predict_kernel", "update_kernel"]
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+@nb.njit(cache=True)
+def _mode_transition(d, lam, V, Vinv, T):  # pragma: no cover - compiled
+    # T = V diag(exp(lam d)) V⁻¹ of the constant generator, clipped and renormalised exactly
+    # as models.MotionModels._mode_matrix does.
+    m = lam.shape[0]
+    e = np.empty(m)
+    for l in range(m):  # noqa: E741
+        e[l] = math.exp(lam[l] * max(d, 0.0))
+    for i in range(m):
+        rs = 0.0
+        for j in range(m):
+            s = 0.0
+            for l in range(m):  # noqa: E741
+                s += V[i, l] * e[l] * Vinv[l, j]
+            s = max(s, 0.0)
+            T[i, j] = s
+            rs += s
+        for j in range(m):
+            T[i, j] /= rs
+
+
+@nb.njit(cache=True)
+def predict_kernel(xm, Pm, mu, dt, turn, q_h, q_v, lam, V, Vinv, xo, Po, co):  # pragma: no cover
+    """Mix and predict every model of every track over its own ``dt[r]``.
+
+    In: ``xm`` (k, M, 6), ``Pm`` (k, M, 6, 6), ``mu`` (k, M), ``dt`` (k,), per-model ``turn``
+    rates and horizontal noise densities ``q_h`` (M,), vertical density ``q_v``, the real
+    eigen-decomposition of the mode generator. Out: ``xo``, ``Po``, predicted mode
+    probabilities ``co``.
+    """
+    k, m = mu.shape
+    T = np.empty((m, m))
+    w = np.empty((m, m))
+    xc = np.empty((m, 6))
+    x0 = np.empty(6)
+    P0 = np.empty((6, 6))
+    FP = np.empty((6, 6))
+    for r in range(k):
+        d = dt[r]
+        if m > 1:
+            _mode_transition(d, lam, V, Vinv, T)
+            for j in range(m):
+                c = 0.0
+                for i in range(m):
+                    c += mu[r, i] * T[i, j]
+                co[r, j] = c
+                cc = max(c, 1e-300)
+                for i in range(m):
+                    w[i, j] = mu[r, i] * T[i, j] / cc
+        else:
+            co[r, 0] = mu[r, 0]
+            w[0, 0] = 1.0
+        # Means relative to the first model's: with absolute positions (tens of kilometres,
+        # or far more with replications side by side) the second moments would cancel.
+        for i in range(m):
+            for a in range(6):
+                xc[i, a] = xm[r, i, a] - xm[r, 0, a]
+        a3 = abs(d)
+        q_pp, q_pv, q_vv = a3 * a3 * a3 / 3.0, a3 * a3 / 2.0, a3
+        for j in range(m):
+            # mixed moments for model j
+            for a in range(6):
+                s = 0.0
+                for i in range(m):
+                    s += w[i, j] * xc[i, a]
+                x0[a] = s
+            for a in range(6):
+                for b in range(a, 6):
+                    s = 0.0
+                    for i in range(m):
+                        s += w[i, j] * (Pm[r, i, a, b] + xc[i, a] * xc[i, b])
+                    s -= x0[a] * x0[b]
+                    P0[a, b] = s
+                    P0[b, a] = s
+            for a in range(6):
+                x0[a] += xm[r, 0, a]
+            # transition of model j: x' = x + s_w vx - c_w vy, y' = y + c_w vx + s_w vy,
+            # vx' = c vx - s vy, vy' = s vx + c vy; vertical CV (the CV limit is s_w = d)
+            om = turn[j]
+            if abs(om) < 1e-9:
+                sn, cs, s_w, c_w = 0.0, 1.0, d, 0.0
+            else:
+                sn, cs = math.sin(om * d), math.cos(om * d)
+                s_w, c_w = sn / om, (1.0 - cs) / om
+            xo[r, j, 0] = x0[0] + s_w * x0[3] - c_w * x0[4]
+            xo[r, j, 1] = x0[1] + c_w * x0[3] + s_w * x0[4]
+            xo[r, j, 2] = x0[2] + d * x0[5]
+            xo[r, j, 3] = cs * x0[3] - sn * x0[4]
+            xo[r, j, 4] = sn * x0[3] + cs * x0[4]
+            xo[r, j, 5] = x0[5]
+            for b in range(6):  # F P
+                FP[0, b] = P0[0, b] + s_w * P0[3, b] - c_w * P0[4, b]
+                FP[1, b] = P0[1, b] + c_w * P0[3, b] + s_w * P0[4, b]
+                FP[2, b] = P0[2, b] + d * P0[5, b]
+                FP[3, b] = cs * P0[3, b] - sn * P0[4, b]
+                FP[4, b] = sn * P0[3, b] + cs * P0[4, b]
+                FP[5, b] = P0[5, b]
+            for a in range(6):  # (F P) Fᵀ, upper triangle, mirrored
+                v0 = FP[a, 0] + s_w * FP[a, 3] - c_w * FP[a, 4]
+                v1 = FP[a, 1] + c_w * FP[a, 3] + s_w * FP[a, 4]
+                v2 = FP[a, 2] + d * FP[a, 5]
+                v3 = cs * FP[a, 3] - sn * FP[a, 4]
+                v4 = sn * FP[a, 3] + cs * FP[a, 4]
+                v5 = FP[a, 5]
+                row = (v0, v1, v2, v3, v4, v5)
+                for b in range(a, 6):
+                    Po[r, j, a, b] = row[b]
+            # white-noise acceleration per axis: q [[d³/3, d²/2], [d²/2, d]]
+            for ax in range(3):
+                q = q_v if ax == 2 else q_h[j]
+                Po[r, j, ax, ax] += q_pp * q
+                Po[r, j, ax, ax + 3] += q_pv * q
+                Po[r, j, ax + 3, ax + 3] += q_vv * q
+            for a in range(6):
+                for b in range(a + 1, 6):
+                    Po[r, j, b, a] = Po[r, j, a, b]
+
+
+@nb.njit(cache=True)
+def update_kernel(xp, Pp, c, z, R, xo, Po, mo, loglik):  # pragma: no cover - compiled
+    """Kalman update of every model with one position report per track, then the mode
+    probabilities from the per-model likelihoods.
+
+    In: ``xp`` (k, M, 6), ``Pp`` (k, M, 6, 6), predicted mode probabilities ``c`` (k, M),
+    ``z`` (k, 3), ``R`` (k, 3, 3). Out: ``xo``, ``Po``, ``mo`` and the mixture log-likelihood
+    ``loglik`` (k,) of the report.
+    """
+    k, m = c.shape
+    K = np.empty((6, 3))
+    nu = np.empty(3)
+    la = np.empty(m)
+    for r in range(k):
+        for j in range(m):
+            # S = P[:3, :3] + R: symmetric 3×3, inverted by cofactors
+            a_ = Pp[r, j, 0, 0] + R[r, 0, 0]
+            b_ = Pp[r, j, 0, 1] + R[r, 0, 1]
+            c_ = Pp[r, j, 0, 2] + R[r, 0, 2]
+            d_ = Pp[r, j, 1, 1] + R[r, 1, 1]
+            e_ = Pp[r, j, 1, 2] + R[r, 1, 2]
+            f_ = Pp[r, j, 2, 2] + R[r, 2, 2]
+            A = d_ * f_ - e_ * e_
+            B = c_ * e_ - b_ * f_
+            C = b_ * e_ - c_ * d_
+            det = a_ * A + b_ * B + c_ * C
+            g = 1.0 / det
+            i00, i01, i02 = A * g, B * g, C * g
+            i11 = (a_ * f_ - c_ * c_) * g
+            i12 = (b_ * c_ - a_ * e_) * g
+            i22 = (a_ * d_ - b_ * b_) * g
+            for a in range(3):
+                nu[a] = z[r, a] - xp[r, j, a]
+            for a in range(6):  # K = P Hᵀ S⁻¹, P Hᵀ being P's first three columns
+                p0, p1, p2 = Pp[r, j, a, 0], Pp[r, j, a, 1], Pp[r, j, a, 2]
+                K[a, 0] = p0 * i00 + p1 * i01 + p2 * i02
+                K[a, 1] = p0 * i01 + p1 * i11 + p2 * i12
+                K[a, 2] = p0 * i02 + p1 * i12 + p2 * i22
+            for a in range(6):
+                xo[r, j, a] = xp[r, j, a] + K[a, 0] * nu[0] + K[a, 1] * nu[1] + K[a, 2] * nu[2]
+            # P - K (H P), H P being P's first three rows; symmetrised so that round-off never
+            # accumulates into an asymmetric covariance
+            for a in range(6):
+                for b in range(a, 6):
+                    u = Pp[r, j, a, b] - (K[a, 0] * Pp[r, j, 0, b] + K[a, 1] * Pp[r, j, 1, b]
+                                          + K[a, 2] * Pp[r, j, 2, b])
+                    v = Pp[r, j, b, a] - (K[b, 0] * Pp[r, j, 0, a] + K[b, 1] * Pp[r, j, 1, a]
+                                          + K[b, 2] * Pp[r, j, 2, a])
+                    s = 0.5 * (u + v)
+                    Po[r, j, a, b] = s
+                    Po[r, j, b, a] = s
+            d2 = (nu[0] * (i00 * nu[0] + i01 * nu[1] + i02 * nu[2])
+                  + nu[1] * (i01 * nu[0] + i11 * nu[1] + i12 * nu[2])
+                  + nu[2] * (i02 * nu[0] + i12 * nu[1] + i22 * nu[2]))
+            ll = -0.5 * (d2 + np.log(det) + 3.0 * _LOG_2PI)
+            la[j] = np.log(max(c[r, j], 1e-300)) + ll
+        amax = la[0]
+        for j in range(1, m):
+            amax = max(amax, la[j])
+        s = 0.0
+        for j in range(m):
+            la[j] = math.exp(la[j] - amax)
+            s += la[j]
+        # Keep every mode reachable: a probability that underflows to 0 could never recover.
+        tot = 0.0
+        for j in range(m):
+            v = max(la[j] / s, 1e-6)
+            mo[r, j] = v
+            tot += v
+        for j in range(m):
+            mo[r, j] /= tot
+        loglik[r] = amax + math.log(s)
+
+
+@nb.njit(cache=True)
+def combine_kernel(xm, Pm, mu, x, P):  # pragma: no cover - compiled
+    """Moment-matched mean ``x`` (k, 6) and covariance ``P`` (k, 6, 6) of each track's modes,
+    with means relative to the first model's (see ``predict_kernel``)."""
+    k, m = mu.shape
+    xc = np.empty((m, 6))
+    x0 = np.empty(6)
+    for r in range(k):
+        for i in range(m):
+            for a in range(6):
+                xc[i, a] = xm[r, i, a] - xm[r, 0, a]
+        for a in range(6):
+            s = 0.0
+            for i in range(m):
+                s += mu[r, i] * xc[i, a]
+            x0[a] = s
+        for a in range(6):
+            for b in range(a, 6):
+                s = 0.0
+                for i in range(m):
+                    s += mu[r, i] * (Pm[r, i, a, b] + xc[i, a] * xc[i, b])
+                s -= x0[a] * x0[b]
+                P[r, a, b] = s
+                P[r, b, a] = s
+        for a in range(6):
+            x[r, a] = x0[a] + xm[r, 0, a]
+
+
+@nb.njit(cache=True)
+def _root(parent, i):  # pragma: no cover - compiled
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]  # path halving
+        i = parent[i]
+    return i
+
+
+@nb.njit(cache=True)
+def _union_find_labels(a, b, n):  # pragma: no cover - compiled
+    parent = np.arange(n)
+    for e in range(a.shape[0]):
+        ra, rb = _root(parent, a[e]), _root(parent, b[e])
+        if ra != rb:
+            if ra < rb:
+                parent[rb] = ra
+            else:
+                parent[ra] = rb
+    label = np.empty(n, np.int64)
+    nxt = 0
+    for i in range(n):  # roots are each component's smallest node: labels in order of it
+        r = _root(parent, i)
+        if r == i:
+            label[i] = nxt
+            nxt += 1
+        else:
+            label[i] = label[r]
+    return label
+
+
+def component_labels(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """Connected-component label of each of ``n`` nodes of the undirected graph with edges
+    ``a[e]``–``b[e]``: labels 0, 1, ... in order of each component's smallest node.
+
+    Union-find in one compiled pass: for the tracker's gated problems (thousands of pairs, a
+    call per sensor batch) building a sparse matrix for ``scipy.sparse.csgraph`` cost more
+    than the search itself.
+    """
+    return _union_find_labels(np.ascontiguousarray(a, dtype=np.int64),
+                              np.ascontiguousarray(b, dtype=np.int64), int(n))
