@@ -31,7 +31,7 @@ from bastion.respond.kinetic import intercepts
 from bastion.respond.roe import NoFireZones
 from bastion.scenario.schema import Doctrine
 
-__all__ = ["Proposal", "plan"]
+__all__ = ["Proposal", "plan", "soft_kill_hold", "within_reach"]
 
 MIN_P_REACH = 0.05  # ASSUMED
 PLAN_SHOTS = 4  # ASSUMED planning horizon: rounds per effector the plan looks ahead
@@ -83,6 +83,56 @@ def switch_jammers(t_s: float, eff: EffectorState, pos: NDArray[np.float64],
     return changes
 
 
+def soft_kill_hold(
+    t_s: float, doctrine: Doctrine, eff: EffectorState, radiating: NDArray[np.bool_],
+    xy: NDArray[np.float64], asset_xy: NDArray[np.float64], asset: NDArray[np.int64],
+    time_to_go_s: NDArray[np.float64], soft_since_s: NDArray[np.float64],
+) -> NDArray[np.bool_]:
+    """Rows left to a jammer this epoch; ``soft_since_s`` is updated in place.
+
+    Soft kill first: a track heading for an asset (``asset``) that a radiating jammer's
+    footprint covers is left to the jammer until it has spent soft_kill_wait_s inside the
+    footprint without going down, or until its time-to-go falls below the kinetic reserve.
+    ``radiating`` (n, E) holds each row's own jammer states, so one call can serve the tracks
+    of many replications at once (row by row it is the same arithmetic as one at a time).
+    """
+    n = xy.shape[0]
+    inside = np.zeros(n, bool)
+    protected = np.zeros(n, bool)
+    for j, _ in eff.jammers:
+        on = radiating[:, j]
+        if on.any():
+            r_j = jammer_radius_m(eff, j)
+            inside |= on & (np.linalg.norm(xy - eff.pos[j, :2], axis=1) <= r_j)
+            protected |= on & (np.linalg.norm(asset_xy[asset] - eff.pos[j, :2], axis=1) <= r_j)
+    soft_since_s[inside & np.isnan(soft_since_s)] = t_s
+    if not doctrine.soft_kill_first:
+        return np.zeros(n, bool)
+    waited = t_s - np.nan_to_num(soft_since_s, nan=t_s)
+    return protected & (waited < doctrine.soft_kill_wait_s) & (
+        time_to_go_s > doctrine.kinetic_reserve_s)
+
+
+def within_reach(
+    eff: EffectorState, weap: NDArray[np.int64], delay_s: NDArray[np.float64],
+    xy: NDArray[np.float64], speed_mps: NDArray[np.float64], slack: float = 0.0,
+) -> NDArray[np.bool_]:
+    """(weapons, targets): whether the target could be intercepted at all.
+
+    A target farther than it can fly in the delay plus the longest flight time, beyond
+    maximum range, cannot be (an exact bound, so skipping the intercept geometry where it
+    fails changes nothing). ``slack`` widens the bound by that fraction, for a caller that
+    must never rule out a pair which the bound computed elsewhere admits.
+    """
+    d_h = np.linalg.norm(xy[None, :, :] - eff.pos[weap][:, None, :2], axis=2)
+    v_max = speed_mps[None, :]
+    reach_m = eff.max_range_m[weap][:, None] * (1.0 + v_max / eff.speed_mps[weap][:, None]) \
+        + v_max * delay_s[:, None] + 1.0
+    if slack:
+        reach_m = reach_m * (1.0 + slack)
+    return d_h <= reach_m
+
+
 def plan(
     t_s: float, doctrine: Doctrine, eff: EffectorState, x: NDArray[np.float64],
     P: NDArray[np.float64], cand: NDArray[np.bool_], threats: Threats,
@@ -91,22 +141,9 @@ def plan(
     expected_delay_s: float, asset_xy: NDArray[np.float64],
 ) -> list[Proposal]:
     """Point-effector proposals for this epoch. ``soft_since_s`` is updated in place."""
-    # Soft kill first: a track heading for an asset that a radiating jammer's footprint
-    # covers is left to the jammer until it has spent soft_kill_wait_s inside the footprint
-    # without going down, or until its time-to-go falls below the kinetic reserve.
-    inside = np.zeros(cand.shape[0], bool)
-    protected = np.zeros(cand.shape[0], bool)
-    for j, _ in eff.jammers:
-        if eff.radiating[j]:
-            r_j = jammer_radius_m(eff, j)
-            inside |= np.linalg.norm(x[:, :2] - eff.pos[j, :2], axis=1) <= r_j
-            protected |= np.linalg.norm(asset_xy[threats.asset] - eff.pos[j, :2], axis=1) <= r_j
-    soft_since_s[inside & np.isnan(soft_since_s)] = t_s
-    hold_soft = np.zeros_like(cand)
-    if doctrine.soft_kill_first:
-        waited = t_s - np.nan_to_num(soft_since_s, nan=t_s)
-        hold_soft = protected & (waited < doctrine.soft_kill_wait_s) & (
-            threats.time_to_go_s > doctrine.kinetic_reserve_s)
+    radiating = np.broadcast_to(eff.radiating, (cand.shape[0], eff.radiating.size))
+    hold_soft = soft_kill_hold(t_s, doctrine, eff, radiating, x[:, :2], asset_xy, threats.asset,
+                               threats.time_to_go_s, soft_since_s)
     now_ok = cand & ~busy_tracks & ~hold_soft
     later = cand & ~busy_tracks & hold_soft
     weap = np.flatnonzero(eff.ready(t_s))
@@ -114,15 +151,10 @@ def plan(
     if weap.size == 0 or not now_ok.any():
         return []
     delay = eff.reaction_s[weap] + expected_delay_s
-    # Most epochs the candidates are still far out: a target farther than it can fly in the
-    # delay plus the longest flight time, beyond maximum range, cannot be intercepted (an
-    # exact bound, so skipping the intercept geometry changes nothing).
+    # Most epochs the candidates are still far out, beyond any weapon's reach.
     cur = np.flatnonzero(now_ok)
-    d_h = np.linalg.norm(x[cur][None, :, :2] - eff.pos[weap][:, None, :2], axis=2)
-    v_max = np.linalg.norm(x[cur, 3:], axis=1)[None, :]
-    reach_m = eff.max_range_m[weap][:, None] * (1.0 + v_max / eff.speed_mps[weap][:, None]) \
-        + v_max * delay[:, None] + 1.0
-    if not (d_h <= reach_m).any():
+    speed = np.linalg.norm(x[cur, 3:], axis=1)
+    if not within_reach(eff, weap, delay, x[cur][:, :2], speed).any():
         return []
     ic = intercepts(eff.pos[weap], eff.speed_mps[weap], delay, eff.min_range_m[weap],
                     eff.max_range_m[weap], eff.max_alt_m[weap], eff.pk_max[weap],

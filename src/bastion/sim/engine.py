@@ -37,7 +37,13 @@ from bastion.respond.effectors import EffectorState, build_effectors
 from bastion.respond.engagement import Engagement, EngagementState, OperatorQueue
 from bastion.respond.jamming import js_db
 from bastion.respond.kinetic import intercepts
-from bastion.respond.planner import JAMMER_HOLD_S, candidates, plan
+from bastion.respond.planner import (
+    JAMMER_HOLD_S,
+    candidates,
+    plan,
+    soft_kill_hold,
+    within_reach,
+)
 from bastion.respond.roe import NoFireZones
 from bastion.rng import RepStreams, Streams
 from bastion.scenario.geo import Frame
@@ -59,6 +65,10 @@ __all__ = ["BLOCK", "SimResult", "simulate", "simulate_block"]
 
 _S = EngagementState
 _GATE_TRUTH_M = 150.0  # a shot aimed at a track hits the real object within this of it
+# The decision pre-pass widens plan's reach bound by this fraction: its speeds are summed over
+# other row sets than plan's, which may round differently by a few ulps, and it must never
+# skip a replication whose plan call would get past the bound.
+_REACH_SLACK = 1e-9
 # ASSUMED own-aircraft GNSS receiver (military, better than a hobby drone's)
 _OWN_RX = {"g_rx_dbi": -5.0, "signal_dbw": -160.0, "threshold_db": 45.0}
 # Lock-step: replication r sits at east offset (r mod _SLOTS) · slot spacing inside the
@@ -125,7 +135,6 @@ class _Rep:
         self.engagements: list[Engagement] = []
         self.open: list[Engagement] = []  # the ones not yet ended: all a tick needs
         self.operator = OperatorQueue()
-        self.next_decision = 0.0
         self.counts = {k: 0 for k in ("shots_at_birds", "shots_at_own", "birds_killed",
                                       "own_killed", "nfz_impacts", "false_track_shots")}
         self.t = 0.0  # this replication's clock
@@ -261,6 +270,7 @@ class _Block:
         self.track_local = ByTrack(-1, np.int64)
         self.track_truth = ByTrack(-1, np.int64)  # truth row a track last followed
         self.soft_since = ByTrack(np.nan, np.float64)  # when it entered a jammer footprint
+        self.next_decision = np.zeros(B)  # per replication: its next decision epoch
         self.threat = ByTrack(0, np.bool_)  # engageable at the last epoch
         self.own_jammed = np.zeros(self.air.n, bool)
 
@@ -512,27 +522,78 @@ class _Block:
         self._switch_jammers(t, step_b, tb[cand], x[cand, :3])
         self._cue_eo(t, step_b, ids, tb, x, pc, threats)
         # per replication: one decision epoch of the doctrine
-        due = np.array([t + 1e-9 >= rs.next_decision for rs in self.reps]) & step_b
         has = np.zeros(self.B, bool)
         has[tb] = True
+        epoch = step_b & has & (t + 1e-9 >= self.next_decision)
+        self.next_decision[epoch] = t + self.doctrine.decision_period_s
+        c_b = np.bincount(tb[cand], minlength=self.B) > 0
+        # plan has something to propose, or a jammer footprint to time (soft_since)
+        called = epoch & (c_b | self.radiating.any(axis=1))
+        if not called.any():
+            return
+        go, busy, soft = self._screen(t, called, ids, tb, x, cand, threats)
         order = np.argsort(tb, kind="stable")
         bounds = np.searchsorted(tb[order], np.arange(self.B + 1))
-        c_b = np.bincount(tb[cand], minlength=self.B) > 0
-        for b in np.flatnonzero(due & has):
+        for b in np.flatnonzero(go):
             rs = self.reps[b]
-            rs.next_decision = t + self.doctrine.decision_period_s
-            if not c_b[b] and not self.radiating[b].any():
-                continue  # nothing to propose, and no jammer footprint to time (soft_since)
             sub = order[bounds[b]:bounds[b + 1]]
             sid = ids[sub]
-            busy = np.isin(sid, [e.track_key for e in rs.open])
-            soft = self.soft_since.get(sid)
+            # soft_since is already up to date for these rows: plan's update repeats it
+            # (idempotent), and what it holds back follows from the same values
+            soft_b = soft[sub]
             props = plan(t, self.doctrine, rs.eff, x[sub], P[sub], cand[sub],
-                         _take_threats(threats, sub), busy, soft, self.nfz, rs.wind,
+                         _take_threats(threats, sub), busy[sub], soft_b, self.nfz, rs.wind,
                          self.expected_delay_s, self.asset_enu[:, :2])
-            self.soft_since.set(sid, soft)
+            self.soft_since.set(sid, soft_b)
             for p in props:
                 self._propose(rs, t, p, int(sid[p.track_row]))
+
+    def _screen(self, t: float, called: NDArray[np.bool_], ids: NDArray[np.int64],
+                tb: NDArray[np.int64], x: NDArray[np.float64], cand: NDArray[np.bool_],
+                threats: Threats) -> tuple[NDArray[np.bool_], NDArray[np.bool_],
+                                           NDArray[np.float64]]:
+        """Everything ``plan`` computes before its early returns, for the replications in
+        ``called`` at once (most epochs have nothing in reach, and a call per replication
+        costs more than the little it does).
+
+        Applies plan's one side effect, the soft_since update, for every called replication,
+        and returns (replications whose plan call can get past its early returns, busy per
+        row, soft_since per row). A replication left out is one whose plan call returns [];
+        busy is exact for the rows of the replications returned.
+        """
+        m = called[tb] & (tb >= 0)  # the rows plan would see (tb is never -1; be safe)
+        soft = self.soft_since.get(ids)
+        hold = soft_kill_hold(t, self.doctrine, self.eff0, self.radiating[tb] & m[:, None],
+                              x[:, :2], self.asset_enu[:, :2], threats.asset,
+                              threats.time_to_go_s, soft)
+        self.soft_since.set(ids[m], soft[m])
+        ready = self.eff0.kinetic & (self.rounds > 0) & (self.busy_until <= t)  # eff.ready
+        # plan's now_ok, less the busy tracks: those need the open engagements, a Python
+        # walk, so only the replications still in the running pay for it
+        now_ok = cand & m & ~hold & ready.any(axis=1)[tb]
+        maybe = np.zeros(self.B, bool)
+        maybe[tb[now_ok]] = True
+        busy = self._busy_rows(maybe, ids, tb)
+        r = np.flatnonzero(now_ok & ~busy)
+        go = np.zeros(self.B, bool)
+        if r.size == 0:
+            return go, busy, soft
+        kin = np.flatnonzero(self.eff0.kinetic)
+        delay = self.eff0.reaction_s[kin] + self.expected_delay_s
+        near = within_reach(self.eff0, kin, delay, x[r, :2], np.linalg.norm(x[r, 3:], axis=1),
+                            slack=_REACH_SLACK)
+        go[tb[r[(near & ready[tb[r]][:, kin].T).any(axis=0)]]] = True
+        return go, busy, soft
+
+    def _busy_rows(self, reps_b: NDArray[np.bool_], ids: NDArray[np.int64],
+                   tb: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """Per row of a replication in ``reps_b``: it has an engagement open on the track."""
+        keys = [(b, e.track_key) for b in np.flatnonzero(reps_b) for e in self.reps[b].open]
+        if not keys:
+            return np.zeros(ids.size, bool)
+        kb, kid = np.array(keys, np.int64).T
+        # one number per (replication, track), so a key only matches its own replication
+        return np.isin(ids * self.B + tb, kid * self.B + kb) & reps_b[tb] & (tb >= 0)
 
     def _switch_jammers(self, t: float, step_b: NDArray[np.bool_], cand_b: NDArray[np.int64],
                         cand_pos: NDArray[np.float64]) -> None:

@@ -16,13 +16,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from .kernels import combine_kernel, predict_kernel, update_kernel
+from .kernels import advance_rows, combine_kernel, predict_kernel, update_kernel
 from .linalg import inv_det_sym3
 from .models import MotionModels
 
 F64 = NDArray[np.float64]
 
-__all__ = ["combine", "imm_predict", "imm_update", "imm_update_weighted"]
+__all__ = ["advance_in_place", "combine", "imm_predict", "imm_update", "imm_update_weighted"]
 
 
 
@@ -56,6 +56,27 @@ def imm_predict(
         predict_kernel(_c(xm), _c(Pm), _c(mu), _c(np.broadcast_to(dt_s, (k,))),
                        *models.kernel_args, xo, Po, co)
     return xo, Po, co
+
+
+def advance_in_place(
+    xm: F64, Pm: F64, mu: F64, x: F64, P: F64, rows: NDArray[np.int64], dt_s: F64,
+    models: MotionModels, z: F64 | None = None, R: F64 | None = None,
+) -> None:
+    """Predict tracks ``rows`` (k,) over ``dt_s`` (k,) and, with ``z`` (k, 3) and ``R``
+    (k, 3, 3), update each with its report; per-model states and the combined ``x``, ``P``
+    are written back into the given arrays (views of the tracker's table) in place.
+
+    A zero interval predicts nothing (the exact limit of a prediction), so a track's result
+    never depends on the intervals of the other rows.
+    """
+    k = rows.shape[0]
+    if k == 0:
+        return
+    update = z is not None
+    zz = _c(z) if z is not None else np.empty((0, 3))
+    RR = _c(np.broadcast_to(R, (k, 3, 3))) if R is not None else np.empty((0, 3, 3))
+    advance_rows(xm, Pm, mu, x, P, np.ascontiguousarray(rows, dtype=np.int64),
+                 _c(np.broadcast_to(dt_s, (k,))), zz, RR, update, *models.kernel_args)
 
 
 def imm_update(

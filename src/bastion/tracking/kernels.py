@@ -23,7 +23,9 @@ import math
 import numba as nb
 import numpy as np
 
-__all__ = ["combine_kernel", "component_labels", "predict_kernel", "update_kernel"]
+__all__ = [
+    "advance_rows", "combine_kernel", "component_labels", "predict_kernel", "update_kernel",
+]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -50,6 +52,91 @@ def _mode_transition(d, lam, V, Vinv, T):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True)
+def _predict_one(xm, Pm, mu, d, turn, q_h, q_v, lam, V, Vinv, T, w, xc, x0, P0, FP, xo, Po,
+                 co):  # pragma: no cover - compiled
+    # One track: xm (M, 6), Pm (M, 6, 6), mu (M,) over d seconds into xo, Po, co; the rest
+    # are scratch arrays.
+    m = mu.shape[0]
+    if m > 1:
+        _mode_transition(d, lam, V, Vinv, T)
+        for j in range(m):
+            c = 0.0
+            for i in range(m):
+                c += mu[i] * T[i, j]
+            co[j] = c
+            cc = max(c, 1e-300)
+            for i in range(m):
+                w[i, j] = mu[i] * T[i, j] / cc
+    else:
+        co[0] = mu[0]
+        w[0, 0] = 1.0
+    # Means relative to the first model's: with absolute positions (tens of kilometres, or
+    # far more with replications side by side) the second moments would cancel.
+    for i in range(m):
+        for a in range(6):
+            xc[i, a] = xm[i, a] - xm[0, a]
+    a3 = abs(d)
+    q_pp, q_pv, q_vv = a3 * a3 * a3 / 3.0, a3 * a3 / 2.0, a3
+    for j in range(m):
+        # mixed moments for model j
+        for a in range(6):
+            s = 0.0
+            for i in range(m):
+                s += w[i, j] * xc[i, a]
+            x0[a] = s
+        for a in range(6):
+            for b in range(a, 6):
+                s = 0.0
+                for i in range(m):
+                    s += w[i, j] * (Pm[i, a, b] + xc[i, a] * xc[i, b])
+                s -= x0[a] * x0[b]
+                P0[a, b] = s
+                P0[b, a] = s
+        for a in range(6):
+            x0[a] += xm[0, a]
+        # transition of model j: x' = x + s_w vx - c_w vy, y' = y + c_w vx + s_w vy,
+        # vx' = c vx - s vy, vy' = s vx + c vy; vertical CV (the CV limit is s_w = d)
+        om = turn[j]
+        if abs(om) < 1e-9:
+            sn, cs, s_w, c_w = 0.0, 1.0, d, 0.0
+        else:
+            sn, cs = math.sin(om * d), math.cos(om * d)
+            s_w, c_w = sn / om, (1.0 - cs) / om
+        xo[j, 0] = x0[0] + s_w * x0[3] - c_w * x0[4]
+        xo[j, 1] = x0[1] + c_w * x0[3] + s_w * x0[4]
+        xo[j, 2] = x0[2] + d * x0[5]
+        xo[j, 3] = cs * x0[3] - sn * x0[4]
+        xo[j, 4] = sn * x0[3] + cs * x0[4]
+        xo[j, 5] = x0[5]
+        for b in range(6):  # F P
+            FP[0, b] = P0[0, b] + s_w * P0[3, b] - c_w * P0[4, b]
+            FP[1, b] = P0[1, b] + c_w * P0[3, b] + s_w * P0[4, b]
+            FP[2, b] = P0[2, b] + d * P0[5, b]
+            FP[3, b] = cs * P0[3, b] - sn * P0[4, b]
+            FP[4, b] = sn * P0[3, b] + cs * P0[4, b]
+            FP[5, b] = P0[5, b]
+        for a in range(6):  # (F P) Fᵀ, upper triangle, mirrored
+            v0 = FP[a, 0] + s_w * FP[a, 3] - c_w * FP[a, 4]
+            v1 = FP[a, 1] + c_w * FP[a, 3] + s_w * FP[a, 4]
+            v2 = FP[a, 2] + d * FP[a, 5]
+            v3 = cs * FP[a, 3] - sn * FP[a, 4]
+            v4 = sn * FP[a, 3] + cs * FP[a, 4]
+            v5 = FP[a, 5]
+            row = (v0, v1, v2, v3, v4, v5)
+            for b in range(a, 6):
+                Po[j, a, b] = row[b]
+        # white-noise acceleration per axis: q [[d³/3, d²/2], [d²/2, d]]
+        for ax in range(3):
+            q = q_v if ax == 2 else q_h[j]
+            Po[j, ax, ax] += q_pp * q
+            Po[j, ax, ax + 3] += q_pv * q
+            Po[j, ax + 3, ax + 3] += q_vv * q
+        for a in range(6):
+            for b in range(a + 1, 6):
+                Po[j, b, a] = Po[j, a, b]
+
+
+@nb.njit(cache=True)
 def predict_kernel(xm, Pm, mu, dt, turn, q_h, q_v, lam, V, Vinv, xo, Po, co):  # pragma: no cover
     """Mix and predict every model of every track over its own ``dt[r]``.
 
@@ -59,91 +146,77 @@ def predict_kernel(xm, Pm, mu, dt, turn, q_h, q_v, lam, V, Vinv, xo, Po, co):  #
     probabilities ``co``.
     """
     k, m = mu.shape
-    T = np.empty((m, m))
-    w = np.empty((m, m))
-    xc = np.empty((m, 6))
-    x0 = np.empty(6)
-    P0 = np.empty((6, 6))
-    FP = np.empty((6, 6))
+    T, w, xc = np.empty((m, m)), np.empty((m, m)), np.empty((m, 6))
+    x0, P0, FP = np.empty(6), np.empty((6, 6)), np.empty((6, 6))
     for r in range(k):
-        d = dt[r]
-        if m > 1:
-            _mode_transition(d, lam, V, Vinv, T)
-            for j in range(m):
-                c = 0.0
-                for i in range(m):
-                    c += mu[r, i] * T[i, j]
-                co[r, j] = c
-                cc = max(c, 1e-300)
-                for i in range(m):
-                    w[i, j] = mu[r, i] * T[i, j] / cc
-        else:
-            co[r, 0] = mu[r, 0]
-            w[0, 0] = 1.0
-        # Means relative to the first model's: with absolute positions (tens of kilometres,
-        # or far more with replications side by side) the second moments would cancel.
-        for i in range(m):
-            for a in range(6):
-                xc[i, a] = xm[r, i, a] - xm[r, 0, a]
-        a3 = abs(d)
-        q_pp, q_pv, q_vv = a3 * a3 * a3 / 3.0, a3 * a3 / 2.0, a3
-        for j in range(m):
-            # mixed moments for model j
-            for a in range(6):
-                s = 0.0
-                for i in range(m):
-                    s += w[i, j] * xc[i, a]
-                x0[a] = s
-            for a in range(6):
-                for b in range(a, 6):
-                    s = 0.0
-                    for i in range(m):
-                        s += w[i, j] * (Pm[r, i, a, b] + xc[i, a] * xc[i, b])
-                    s -= x0[a] * x0[b]
-                    P0[a, b] = s
-                    P0[b, a] = s
-            for a in range(6):
-                x0[a] += xm[r, 0, a]
-            # transition of model j: x' = x + s_w vx - c_w vy, y' = y + c_w vx + s_w vy,
-            # vx' = c vx - s vy, vy' = s vx + c vy; vertical CV (the CV limit is s_w = d)
-            om = turn[j]
-            if abs(om) < 1e-9:
-                sn, cs, s_w, c_w = 0.0, 1.0, d, 0.0
-            else:
-                sn, cs = math.sin(om * d), math.cos(om * d)
-                s_w, c_w = sn / om, (1.0 - cs) / om
-            xo[r, j, 0] = x0[0] + s_w * x0[3] - c_w * x0[4]
-            xo[r, j, 1] = x0[1] + c_w * x0[3] + s_w * x0[4]
-            xo[r, j, 2] = x0[2] + d * x0[5]
-            xo[r, j, 3] = cs * x0[3] - sn * x0[4]
-            xo[r, j, 4] = sn * x0[3] + cs * x0[4]
-            xo[r, j, 5] = x0[5]
-            for b in range(6):  # F P
-                FP[0, b] = P0[0, b] + s_w * P0[3, b] - c_w * P0[4, b]
-                FP[1, b] = P0[1, b] + c_w * P0[3, b] + s_w * P0[4, b]
-                FP[2, b] = P0[2, b] + d * P0[5, b]
-                FP[3, b] = cs * P0[3, b] - sn * P0[4, b]
-                FP[4, b] = sn * P0[3, b] + cs * P0[4, b]
-                FP[5, b] = P0[5, b]
-            for a in range(6):  # (F P) Fᵀ, upper triangle, mirrored
-                v0 = FP[a, 0] + s_w * FP[a, 3] - c_w * FP[a, 4]
-                v1 = FP[a, 1] + c_w * FP[a, 3] + s_w * FP[a, 4]
-                v2 = FP[a, 2] + d * FP[a, 5]
-                v3 = cs * FP[a, 3] - sn * FP[a, 4]
-                v4 = sn * FP[a, 3] + cs * FP[a, 4]
-                v5 = FP[a, 5]
-                row = (v0, v1, v2, v3, v4, v5)
-                for b in range(a, 6):
-                    Po[r, j, a, b] = row[b]
-            # white-noise acceleration per axis: q [[d³/3, d²/2], [d²/2, d]]
-            for ax in range(3):
-                q = q_v if ax == 2 else q_h[j]
-                Po[r, j, ax, ax] += q_pp * q
-                Po[r, j, ax, ax + 3] += q_pv * q
-                Po[r, j, ax + 3, ax + 3] += q_vv * q
-            for a in range(6):
-                for b in range(a + 1, 6):
-                    Po[r, j, b, a] = Po[r, j, a, b]
+        _predict_one(xm[r], Pm[r], mu[r], dt[r], turn, q_h, q_v, lam, V, Vinv, T, w, xc, x0,
+                     P0, FP, xo[r], Po[r], co[r])
+
+
+@nb.njit(cache=True)
+def _update_one(xp, Pp, c, z, R, K, nu, la, xo, Po, mo):  # pragma: no cover - compiled
+    # One track: models xp (M, 6), Pp (M, 6, 6), c (M,), report z (3,), R (3, 3) into xo, Po,
+    # mo (which must not alias the inputs); returns the mixture log-likelihood. K, nu, la are
+    # scratch.
+    m = c.shape[0]
+    for j in range(m):
+        # S = P[:3, :3] + R: symmetric 3×3, inverted by cofactors
+        a_ = Pp[j, 0, 0] + R[0, 0]
+        b_ = Pp[j, 0, 1] + R[0, 1]
+        c_ = Pp[j, 0, 2] + R[0, 2]
+        d_ = Pp[j, 1, 1] + R[1, 1]
+        e_ = Pp[j, 1, 2] + R[1, 2]
+        f_ = Pp[j, 2, 2] + R[2, 2]
+        A = d_ * f_ - e_ * e_
+        B = c_ * e_ - b_ * f_
+        C = b_ * e_ - c_ * d_
+        det = a_ * A + b_ * B + c_ * C
+        g = 1.0 / det
+        i00, i01, i02 = A * g, B * g, C * g
+        i11 = (a_ * f_ - c_ * c_) * g
+        i12 = (b_ * c_ - a_ * e_) * g
+        i22 = (a_ * d_ - b_ * b_) * g
+        for a in range(3):
+            nu[a] = z[a] - xp[j, a]
+        for a in range(6):  # K = P Hᵀ S⁻¹, P Hᵀ being P's first three columns
+            p0, p1, p2 = Pp[j, a, 0], Pp[j, a, 1], Pp[j, a, 2]
+            K[a, 0] = p0 * i00 + p1 * i01 + p2 * i02
+            K[a, 1] = p0 * i01 + p1 * i11 + p2 * i12
+            K[a, 2] = p0 * i02 + p1 * i12 + p2 * i22
+        for a in range(6):
+            xo[j, a] = xp[j, a] + K[a, 0] * nu[0] + K[a, 1] * nu[1] + K[a, 2] * nu[2]
+        # P - K (H P), H P being P's first three rows; symmetrised so that round-off never
+        # accumulates into an asymmetric covariance
+        for a in range(6):
+            for b in range(a, 6):
+                u = Pp[j, a, b] - (K[a, 0] * Pp[j, 0, b] + K[a, 1] * Pp[j, 1, b]
+                                   + K[a, 2] * Pp[j, 2, b])
+                v = Pp[j, b, a] - (K[b, 0] * Pp[j, 0, a] + K[b, 1] * Pp[j, 1, a]
+                                   + K[b, 2] * Pp[j, 2, a])
+                s = 0.5 * (u + v)
+                Po[j, a, b] = s
+                Po[j, b, a] = s
+        d2 = (nu[0] * (i00 * nu[0] + i01 * nu[1] + i02 * nu[2])
+              + nu[1] * (i01 * nu[0] + i11 * nu[1] + i12 * nu[2])
+              + nu[2] * (i02 * nu[0] + i12 * nu[1] + i22 * nu[2]))
+        ll = -0.5 * (d2 + np.log(det) + 3.0 * _LOG_2PI)
+        la[j] = np.log(max(c[j], 1e-300)) + ll
+    amax = la[0]
+    for j in range(1, m):
+        amax = max(amax, la[j])
+    s = 0.0
+    for j in range(m):
+        la[j] = math.exp(la[j] - amax)
+        s += la[j]
+    # Keep every mode reachable: a probability that underflows to 0 could never recover.
+    tot = 0.0
+    for j in range(m):
+        v = max(la[j] / s, 1e-6)
+        mo[j] = v
+        tot += v
+    for j in range(m):
+        mo[j] /= tot
+    return amax + math.log(s)
 
 
 @nb.njit(cache=True)
@@ -156,96 +229,77 @@ def update_kernel(xp, Pp, c, z, R, xo, Po, mo, loglik):  # pragma: no cover - co
     ``loglik`` (k,) of the report.
     """
     k, m = c.shape
-    K = np.empty((6, 3))
-    nu = np.empty(3)
-    la = np.empty(m)
+    K, nu, la = np.empty((6, 3)), np.empty(3), np.empty(m)
     for r in range(k):
-        for j in range(m):
-            # S = P[:3, :3] + R: symmetric 3×3, inverted by cofactors
-            a_ = Pp[r, j, 0, 0] + R[r, 0, 0]
-            b_ = Pp[r, j, 0, 1] + R[r, 0, 1]
-            c_ = Pp[r, j, 0, 2] + R[r, 0, 2]
-            d_ = Pp[r, j, 1, 1] + R[r, 1, 1]
-            e_ = Pp[r, j, 1, 2] + R[r, 1, 2]
-            f_ = Pp[r, j, 2, 2] + R[r, 2, 2]
-            A = d_ * f_ - e_ * e_
-            B = c_ * e_ - b_ * f_
-            C = b_ * e_ - c_ * d_
-            det = a_ * A + b_ * B + c_ * C
-            g = 1.0 / det
-            i00, i01, i02 = A * g, B * g, C * g
-            i11 = (a_ * f_ - c_ * c_) * g
-            i12 = (b_ * c_ - a_ * e_) * g
-            i22 = (a_ * d_ - b_ * b_) * g
-            for a in range(3):
-                nu[a] = z[r, a] - xp[r, j, a]
-            for a in range(6):  # K = P Hᵀ S⁻¹, P Hᵀ being P's first three columns
-                p0, p1, p2 = Pp[r, j, a, 0], Pp[r, j, a, 1], Pp[r, j, a, 2]
-                K[a, 0] = p0 * i00 + p1 * i01 + p2 * i02
-                K[a, 1] = p0 * i01 + p1 * i11 + p2 * i12
-                K[a, 2] = p0 * i02 + p1 * i12 + p2 * i22
-            for a in range(6):
-                xo[r, j, a] = xp[r, j, a] + K[a, 0] * nu[0] + K[a, 1] * nu[1] + K[a, 2] * nu[2]
-            # P - K (H P), H P being P's first three rows; symmetrised so that round-off never
-            # accumulates into an asymmetric covariance
-            for a in range(6):
-                for b in range(a, 6):
-                    u = Pp[r, j, a, b] - (K[a, 0] * Pp[r, j, 0, b] + K[a, 1] * Pp[r, j, 1, b]
-                                          + K[a, 2] * Pp[r, j, 2, b])
-                    v = Pp[r, j, b, a] - (K[b, 0] * Pp[r, j, 0, a] + K[b, 1] * Pp[r, j, 1, a]
-                                          + K[b, 2] * Pp[r, j, 2, a])
-                    s = 0.5 * (u + v)
-                    Po[r, j, a, b] = s
-                    Po[r, j, b, a] = s
-            d2 = (nu[0] * (i00 * nu[0] + i01 * nu[1] + i02 * nu[2])
-                  + nu[1] * (i01 * nu[0] + i11 * nu[1] + i12 * nu[2])
-                  + nu[2] * (i02 * nu[0] + i12 * nu[1] + i22 * nu[2]))
-            ll = -0.5 * (d2 + np.log(det) + 3.0 * _LOG_2PI)
-            la[j] = np.log(max(c[r, j], 1e-300)) + ll
-        amax = la[0]
-        for j in range(1, m):
-            amax = max(amax, la[j])
+        loglik[r] = _update_one(xp[r], Pp[r], c[r], z[r], R[r], K, nu, la, xo[r], Po[r], mo[r])
+
+
+@nb.njit(cache=True)
+def _combine_one(xm, Pm, mu, xc, x0, x, P):  # pragma: no cover - compiled
+    # One track's moment-matched x (6,), P (6, 6), means relative to the first model's (see
+    # _predict_one); with one model this returns its mean and covariance exactly.
+    m = mu.shape[0]
+    for i in range(m):
+        for a in range(6):
+            xc[i, a] = xm[i, a] - xm[0, a]
+    for a in range(6):
         s = 0.0
-        for j in range(m):
-            la[j] = math.exp(la[j] - amax)
-            s += la[j]
-        # Keep every mode reachable: a probability that underflows to 0 could never recover.
-        tot = 0.0
-        for j in range(m):
-            v = max(la[j] / s, 1e-6)
-            mo[r, j] = v
-            tot += v
-        for j in range(m):
-            mo[r, j] /= tot
-        loglik[r] = amax + math.log(s)
+        for i in range(m):
+            s += mu[i] * xc[i, a]
+        x0[a] = s
+    for a in range(6):
+        for b in range(a, 6):
+            s = 0.0
+            for i in range(m):
+                s += mu[i] * (Pm[i, a, b] + xc[i, a] * xc[i, b])
+            s -= x0[a] * x0[b]
+            P[a, b] = s
+            P[b, a] = s
+    for a in range(6):
+        x[a] = x0[a] + xm[0, a]
 
 
 @nb.njit(cache=True)
 def combine_kernel(xm, Pm, mu, x, P):  # pragma: no cover - compiled
-    """Moment-matched mean ``x`` (k, 6) and covariance ``P`` (k, 6, 6) of each track's modes,
-    with means relative to the first model's (see ``predict_kernel``)."""
+    """Moment-matched mean ``x`` (k, 6) and covariance ``P`` (k, 6, 6) of each track's modes."""
     k, m = mu.shape
-    xc = np.empty((m, 6))
-    x0 = np.empty(6)
+    xc, x0 = np.empty((m, 6)), np.empty(6)
     for r in range(k):
-        for i in range(m):
-            for a in range(6):
-                xc[i, a] = xm[r, i, a] - xm[r, 0, a]
-        for a in range(6):
-            s = 0.0
-            for i in range(m):
-                s += mu[r, i] * xc[i, a]
-            x0[a] = s
-        for a in range(6):
-            for b in range(a, 6):
-                s = 0.0
-                for i in range(m):
-                    s += mu[r, i] * (Pm[r, i, a, b] + xc[i, a] * xc[i, b])
-                s -= x0[a] * x0[b]
-                P[r, a, b] = s
-                P[r, b, a] = s
-        for a in range(6):
-            x[r, a] = x0[a] + xm[r, 0, a]
+        _combine_one(xm[r], Pm[r], mu[r], xc, x0, x[r], P[r])
+
+
+@nb.njit(cache=True)
+def advance_rows(xm, Pm, mu, x, P, rows, dt, z, R, update, turn, q_h, q_v, lam, V,
+                 Vinv):  # pragma: no cover - compiled
+    """In place on the track table: predict track ``rows[i]`` over ``dt[i]`` (a zero interval
+    is no prediction, its exact limit), update it with report ``z[i]``, ``R[i]`` when
+    ``update``, and write its combined ``x``, ``P``.
+
+    ``xm`` (n, M, 6), ``Pm`` (n, M, 6, 6), ``mu`` (n, M), ``x`` (n, 6), ``P`` (n, 6, 6) are the
+    table's (strided) views. One pass per track, no temporaries per call: this is what the
+    tracker runs for every update and every propagation.
+    """
+    m = mu.shape[1]
+    T, w, xc = np.empty((m, m)), np.empty((m, m)), np.empty((m, 6))
+    x0, P0, FP = np.empty(6), np.empty((6, 6)), np.empty((6, 6))
+    xs, Ps, cs = np.empty((m, 6)), np.empty((m, 6, 6)), np.empty(m)
+    K, nu, la = np.empty((6, 3)), np.empty(3), np.empty(m)
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        if dt[i] != 0.0:
+            _predict_one(xm[r], Pm[r], mu[r], dt[i], turn, q_h, q_v, lam, V, Vinv, T, w, xc,
+                         x0, P0, FP, xs, Ps, cs)
+        else:
+            xs[...] = xm[r]
+            Ps[...] = Pm[r]
+            cs[...] = mu[r]
+        if update:
+            _update_one(xs, Ps, cs, z[i], R[i], K, nu, la, xm[r], Pm[r], mu[r])
+        else:
+            xm[r] = xs
+            Pm[r] = Ps
+            mu[r] = cs
+        _combine_one(xm[r], Pm[r], mu[r], xc, x0, x[r], P[r])
 
 
 @nb.njit(cache=True)

@@ -11,7 +11,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .association import gnn, jpda_weights
 from .config import TrackerConfig
-from .filters import combine, imm_predict, imm_update, imm_update_weighted
+from .filters import advance_in_place, combine, imm_predict, imm_update_weighted
 from .gating import GatedPairs, gate
 from .lifecycle import advance, duplicates
 from .linalg import det_sym3, inv_det_sym3
@@ -314,21 +314,10 @@ class Tracker:
         s = self._s
         tcol = self._o["t"]
         t_tr = s.f[:, tcol]
-        behind = t_tr < t_to
-        n_behind = int(np.count_nonzero(behind))
-        if n_behind == 0:
+        rows = np.flatnonzero(t_tr < t_to)
+        if rows.size == 0:
             return
-        if n_behind == len(s):
-            xp, Pp, c = imm_predict(s.xm, s.Pm, s.mu, t_to - t_tr, self._models)
-            x, P = combine(xp, Pp, c)
-            s.xm[...], s.Pm[...], s.mu[...], s.x[...], s.P[...] = xp, Pp, c, x, P
-            s.f[:, tcol] = t_to
-            return
-        rows = np.flatnonzero(behind)
-        xp, Pp, c = imm_predict(s.xm[rows], s.Pm[rows], s.mu[rows], t_to - t_tr[rows],
-                                self._models)
-        x, P = combine(xp, Pp, c)
-        s.xm[rows], s.Pm[rows], s.mu[rows], s.x[rows], s.P[rows] = xp, Pp, c, x, P
+        advance_in_place(s.xm, s.Pm, s.mu, s.x, s.P, rows, t_to - t_tr[rows], self._models)
         s.f[rows, tcol] = t_to
 
     def _process_batch(
@@ -407,22 +396,26 @@ class Tracker:
                 return
         s = self._s
         dt = tb[j] - s.f[rows, self._o["t"]]
-        if np.any(dt != 0.0):
-            xp, Pp, c = imm_predict(s.xm[rows], s.Pm[rows], s.mu[rows], dt, self._models)
-        else:
-            xp, Pp, c = s.xm[rows], s.Pm[rows], s.mu[rows]
-        xm, Pm, mu, _ = imm_update(xp, Pp, c, zb[j], Rb[j])
-        self._commit(rows, j, xm, Pm, mu, tb[j], idx, tb, ev, assoc, rows)
+        advance_in_place(s.xm, s.Pm, s.mu, s.x, s.P, rows, dt, self._models, zb[j], Rb[j])
+        s.f[rows, self._o["t"]] = tb[j]
+        self._credit(j, idx, tb, ev, assoc, rows)
 
     def _commit(
         self, rows: I64, j: I64, xm: F64, Pm: F64, mu: F64, t_state: F64, idx: I64, tb: F64,
         ev: F64 | None, assoc: I64, hit_rows: I64,
     ) -> None:
         """Write filter results for ``rows`` and credit reports ``j`` to ``hit_rows``."""
-        s, o = self._s, self._o
+        s = self._s
         x, P = combine(xm, Pm, mu)
         s.xm[rows], s.Pm[rows], s.mu[rows], s.x[rows], s.P[rows] = xm, Pm, mu, x, P
-        s.f[rows, o["t"]] = t_state
+        s.f[rows, self._o["t"]] = t_state
+        self._credit(j, idx, tb, ev, assoc, hit_rows)
+
+    def _credit(
+        self, j: I64, idx: I64, tb: F64, ev: F64 | None, assoc: I64, hit_rows: I64
+    ) -> None:
+        """Credit reports ``j`` of the batch to tracks ``hit_rows``: life cycle, evidence, ids."""
+        s, o = self._s, self._o
         f = s.f
         f[hit_rows, o["t_last"]] = np.maximum(f[hit_rows, o["t_last"]], tb[j])
         f[hit_rows, o["n_upd"]] += 1.0

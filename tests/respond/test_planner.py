@@ -1,0 +1,108 @@
+"""The planner's screening stages: one call over many replications equals one per replication."""
+
+from __future__ import annotations
+
+import numpy as np
+from tests.conftest import small_scenario
+
+from bastion.assess.threat import Threats
+from bastion.respond.effectors import EffectorState, build_effectors
+from bastion.respond.planner import jammer_radius_m, plan, soft_kill_hold, within_reach
+from bastion.respond.roe import NoFireZones
+from bastion.scenario.geo import Frame
+
+
+def _effectors() -> tuple[EffectorState, np.ndarray]:
+    sc = small_scenario()
+    frame = Frame(sc.origin)
+    eff = build_effectors(sc, frame)
+    assets = np.array([frame.point(a.position)[:2] for s in sc.sites for a in s.assets])
+    return eff, assets
+
+
+def test_soft_kill_hold_rows_of_many_replications_match_one_at_a_time():
+    eff, asset_xy = _effectors()
+    doctrine = small_scenario().doctrine
+    (j, _), = eff.jammers
+    r_j = jammer_radius_m(eff, j)
+    rng = np.random.default_rng(1)
+    n, reps = 60, 4
+    rep = rng.integers(0, reps, n)
+    # positions straddling the footprint's edge, so both sides of every test occur
+    ang = rng.uniform(0, 2 * np.pi, n)
+    dist = r_j * rng.uniform(0.5, 1.5, n)
+    xy = eff.pos[j, :2] + dist[:, None] * np.c_[np.cos(ang), np.sin(ang)]
+    asset = np.zeros(n, np.int64)
+    ttg = rng.uniform(0, 120, n)
+    soft0 = np.where(rng.uniform(size=n) < 0.5, np.nan, rng.uniform(0, 100, n))
+    rad_rep = np.zeros((reps, eff.radiating.size), bool)
+    rad_rep[[0, 2], j] = True
+    t = 100.0
+
+    soft_all = soft0.copy()
+    hold_all = soft_kill_hold(t, doctrine, eff, rad_rep[rep], xy, asset_xy, asset, ttg, soft_all)
+    for b in range(reps):
+        rows = np.flatnonzero(rep == b)
+        soft_b = soft0[rows].copy()
+        on = np.broadcast_to(rad_rep[b], (rows.size, rad_rep.shape[1]))
+        hold_b = soft_kill_hold(t, doctrine, eff, on, xy[rows], asset_xy, asset[rows], ttg[rows],
+                                soft_b)
+        assert np.array_equal(hold_all[rows], hold_b)
+        assert np.array_equal(soft_all[rows], soft_b, equal_nan=True)
+    # only tracks inside a radiating footprint start their clock, and only once
+    started = np.isnan(soft0) & ~np.isnan(soft_all)
+    assert started.any()
+    assert np.all(rad_rep[rep[started], j])
+    assert np.all(soft_all[started] == t)
+    kept = ~np.isnan(soft0)
+    assert np.array_equal(soft_all[kept], soft0[kept])
+
+
+def test_soft_kill_hold_nothing_radiating_changes_nothing():
+    eff, asset_xy = _effectors()
+    doctrine = small_scenario().doctrine
+    soft = np.full(3, np.nan)
+    hold = soft_kill_hold(5.0, doctrine, eff, np.zeros((3, eff.radiating.size), bool),
+                          np.zeros((3, 2)), asset_xy, np.zeros(3, np.int64), np.ones(3), soft)
+    assert not hold.any()
+    assert np.isnan(soft).all()
+
+
+def test_within_reach_slack_only_widens():
+    eff, _ = _effectors()
+    kin = np.flatnonzero(eff.kinetic)
+    rng = np.random.default_rng(2)
+    xy = rng.uniform(-30_000, 30_000, (200, 2))
+    speed = rng.uniform(0, 60, 200)
+    delay = eff.reaction_s[kin] + 5.0
+    exact = within_reach(eff, kin, delay, xy, speed)
+    wide = within_reach(eff, kin, delay, xy, speed, slack=1e-9)
+    assert exact.shape == (kin.size, 200)
+    assert exact.any() and not exact.all()
+    assert np.all(wide[exact])
+
+
+def _plan_one(soft_kill_first: bool, soft: np.ndarray) -> list:
+    """plan alone (as the live service calls it): one track inside the radiating jammer's
+    footprint, 3 km out and flying at the asset, with a long time-to-go."""
+    sc = small_scenario(**{"doctrine.soft_kill_first": soft_kill_first})
+    eff, asset_xy = _effectors()
+    (j, _), = eff.jammers
+    eff.radiating[j] = True
+    x = np.array([[3000.0, 0.0, 300.0, -30.0, 0.0, 0.0]])
+    x[0, :2] += asset_xy[0]
+    P = np.diag([25.0, 25.0, 25.0, 4.0, 4.0, 4.0])[None]
+    threats = Threats(np.zeros(1, np.int64), np.ones(1), np.full(1, 100.0), np.ones(1),
+                      np.zeros(1, np.int64))
+    return plan(0.0, sc.doctrine, eff, x, P, np.ones(1, bool), threats, np.zeros(1, bool),
+                soft, NoFireZones([]), np.zeros(3), 0.0, asset_xy)
+
+
+def test_plan_alone_leaves_a_covered_track_to_the_jammer():
+    soft = np.full(1, np.nan)
+    assert _plan_one(True, soft) == []
+    assert soft[0] == 0.0  # its time in the footprint starts now
+    soft = np.full(1, np.nan)
+    props = _plan_one(False, soft)
+    assert soft[0] == 0.0
+    assert props and props[0].track_row == 0
