@@ -26,6 +26,7 @@ from __future__ import annotations
 import zlib
 from functools import lru_cache
 
+import numba as nb
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtri
@@ -40,16 +41,6 @@ _TWO_M53 = 2.0**-53
 # Slots let one (entity, counter) pair yield several independent numbers (e.g. x, y, z
 # noise of one report) without the caller packing them into the counter by hand.
 _SLOT_BITS = 8
-
-
-def _mix(z: NDArray[np.uint64]) -> NDArray[np.uint64]:
-    """SplitMix64 finaliser, in place on a (≥1-d) uint64 array; wraps modulo 2**64."""
-    z ^= z >> np.uint64(30)
-    z *= _M1
-    z ^= z >> np.uint64(27)
-    z *= _M2
-    z ^= z >> np.uint64(31)
-    return z
 
 
 def subsystem_id(subsystem: str) -> int:
@@ -109,13 +100,32 @@ def _bits(key: ArrayLike, entity: ArrayLike, counter: ArrayLike, slot: ArrayLike
     c = np.asarray(counter, dtype=np.int64)
     s = np.asarray(slot, dtype=np.int64)
     shape = np.broadcast_shapes(k.shape, e.shape, c.shape, s.shape)
-    # ≥1-d arrays throughout: uint64 wrap-around on arrays is silent, on scalars it warns
-    e1 = np.atleast_1d(e).astype(np.uint64)
-    ctr = (np.atleast_1d(c).astype(np.uint64) << np.uint64(_SLOT_BITS)) | np.atleast_1d(
-        s).astype(np.uint64)
-    z = _mix(e1 * _GAMMA ^ np.atleast_1d(k))  # the entity's stream key
-    z = z + (ctr + np.uint64(1)) * _M3
-    return _mix(z).reshape(shape)
+    out = np.empty(shape, dtype=np.uint64)
+    if out.size:
+        _bits_kernel(*(np.broadcast_to(a, shape).ravel() for a in (k, e, c, s)), out.reshape(-1))
+    return out
+
+
+@nb.njit(cache=True)
+def _mix1(z):  # pragma: no cover - compiled
+    # SplitMix64 finaliser on one uint64 (wraps modulo 2**64)
+    z ^= z >> np.uint64(30)
+    z *= _M1
+    z ^= z >> np.uint64(27)
+    z *= _M2
+    z ^= z >> np.uint64(31)
+    return z
+
+
+@nb.njit(cache=True)
+def _bits_kernel(k, e, c, s, out):  # pragma: no cover - compiled
+    # One compiled pass instead of a dozen NumPy calls: random draws are many and small
+    # (a scan's detections, a handful of engagements), so per-call cost is what counts.
+    # (tests/test_rng.py checks the bits against a NumPy transcription of the definition)
+    for i in range(out.shape[0]):
+        z = _mix1(np.uint64(e[i]) * _GAMMA ^ k[i])  # the entity's stream key
+        ctr = (np.uint64(c[i]) << np.uint64(_SLOT_BITS)) | np.uint64(s[i])
+        out[i] = _mix1(z + (ctr + np.uint64(1)) * _M3)
 
 
 class RepStreams:

@@ -30,12 +30,11 @@ __all__ = [
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
-@nb.njit(cache=True)
-def _mode_transition(d, lam, V, Vinv, T):  # pragma: no cover - compiled
+@nb.njit(cache=True, inline="always")
+def _mode_transition(d, lam, V, Vinv, e, T):  # pragma: no cover - compiled
     # T = V diag(exp(lam d)) V⁻¹ of the constant generator, clipped and renormalised exactly
-    # as models.MotionModels._mode_matrix does.
+    # as models.MotionModels._mode_matrix does (e is scratch).
     m = lam.shape[0]
-    e = np.empty(m)
     for l in range(m):  # noqa: E741
         e[l] = math.exp(lam[l] * max(d, 0.0))
     for i in range(m):
@@ -51,30 +50,31 @@ def _mode_transition(d, lam, V, Vinv, T):  # pragma: no cover - compiled
             T[i, j] /= rs
 
 
-@nb.njit(cache=True)
-def _predict_one(xm, Pm, mu, d, turn, q_h, q_v, lam, V, Vinv, T, w, xc, x0, P0, FP, xo, Po,
-                 co):  # pragma: no cover - compiled
-    # One track: xm (M, 6), Pm (M, 6, 6), mu (M,) over d seconds into xo, Po, co; the rest
-    # are scratch arrays.
-    m = mu.shape[0]
+@nb.njit(cache=True, inline="always")
+def _predict_one(xm, Pm, mu, r, d, turn, q_h, q_v, lam, V, Vinv, T, w, xc, x0, P0, FP, xo,
+                 Po, co):  # pragma: no cover - compiled
+    # Track r of xm (n, M, 6), Pm (n, M, 6, 6), mu (n, M) over d seconds into xo (M, 6),
+    # Po (M, 6, 6), co (M,); the rest are scratch. Nothing is allocated per track: an
+    # allocation costs as much as a model's arithmetic.
+    m = mu.shape[1]
     if m > 1:
-        _mode_transition(d, lam, V, Vinv, T)
+        _mode_transition(d, lam, V, Vinv, co, T)  # co as scratch until set below
         for j in range(m):
             c = 0.0
             for i in range(m):
-                c += mu[i] * T[i, j]
+                c += mu[r, i] * T[i, j]
             co[j] = c
             cc = max(c, 1e-300)
             for i in range(m):
-                w[i, j] = mu[i] * T[i, j] / cc
+                w[i, j] = mu[r, i] * T[i, j] / cc
     else:
-        co[0] = mu[0]
+        co[0] = mu[r, 0]
         w[0, 0] = 1.0
     # Means relative to the first model's: with absolute positions (tens of kilometres, or
     # far more with replications side by side) the second moments would cancel.
     for i in range(m):
         for a in range(6):
-            xc[i, a] = xm[i, a] - xm[0, a]
+            xc[i, a] = xm[r, i, a] - xm[r, 0, a]
     a3 = abs(d)
     q_pp, q_pv, q_vv = a3 * a3 * a3 / 3.0, a3 * a3 / 2.0, a3
     for j in range(m):
@@ -88,12 +88,12 @@ def _predict_one(xm, Pm, mu, d, turn, q_h, q_v, lam, V, Vinv, T, w, xc, x0, P0, 
             for b in range(a, 6):
                 s = 0.0
                 for i in range(m):
-                    s += w[i, j] * (Pm[i, a, b] + xc[i, a] * xc[i, b])
+                    s += w[i, j] * (Pm[r, i, a, b] + xc[i, a] * xc[i, b])
                 s -= x0[a] * x0[b]
                 P0[a, b] = s
                 P0[b, a] = s
         for a in range(6):
-            x0[a] += xm[0, a]
+            x0[a] += xm[r, 0, a]
         # transition of model j: x' = x + s_w vx - c_w vy, y' = y + c_w vx + s_w vy,
         # vx' = c vx - s vy, vy' = s vx + c vy; vertical CV (the CV limit is s_w = d)
         om = turn[j]
@@ -115,23 +115,20 @@ def _predict_one(xm, Pm, mu, d, turn, q_h, q_v, lam, V, Vinv, T, w, xc, x0, P0, 
             FP[3, b] = cs * P0[3, b] - sn * P0[4, b]
             FP[4, b] = sn * P0[3, b] + cs * P0[4, b]
             FP[5, b] = P0[5, b]
-        for a in range(6):  # (F P) Fᵀ, upper triangle, mirrored
-            v0 = FP[a, 0] + s_w * FP[a, 3] - c_w * FP[a, 4]
-            v1 = FP[a, 1] + c_w * FP[a, 3] + s_w * FP[a, 4]
-            v2 = FP[a, 2] + d * FP[a, 5]
-            v3 = cs * FP[a, 3] - sn * FP[a, 4]
-            v4 = sn * FP[a, 3] + cs * FP[a, 4]
-            v5 = FP[a, 5]
-            row = (v0, v1, v2, v3, v4, v5)
-            for b in range(a, 6):
-                Po[j, a, b] = row[b]
+        for a in range(6):  # (F P) Fᵀ
+            Po[j, a, 0] = FP[a, 0] + s_w * FP[a, 3] - c_w * FP[a, 4]
+            Po[j, a, 1] = FP[a, 1] + c_w * FP[a, 3] + s_w * FP[a, 4]
+            Po[j, a, 2] = FP[a, 2] + d * FP[a, 5]
+            Po[j, a, 3] = cs * FP[a, 3] - sn * FP[a, 4]
+            Po[j, a, 4] = sn * FP[a, 3] + cs * FP[a, 4]
+            Po[j, a, 5] = FP[a, 5]
         # white-noise acceleration per axis: q [[d³/3, d²/2], [d²/2, d]]
         for ax in range(3):
             q = q_v if ax == 2 else q_h[j]
             Po[j, ax, ax] += q_pp * q
             Po[j, ax, ax + 3] += q_pv * q
             Po[j, ax + 3, ax + 3] += q_vv * q
-        for a in range(6):
+        for a in range(6):  # mirror the upper triangle: exactly symmetric
             for b in range(a + 1, 6):
                 Po[j, b, a] = Po[j, a, b]
 
@@ -149,24 +146,24 @@ def predict_kernel(xm, Pm, mu, dt, turn, q_h, q_v, lam, V, Vinv, xo, Po, co):  #
     T, w, xc = np.empty((m, m)), np.empty((m, m)), np.empty((m, 6))
     x0, P0, FP = np.empty(6), np.empty((6, 6)), np.empty((6, 6))
     for r in range(k):
-        _predict_one(xm[r], Pm[r], mu[r], dt[r], turn, q_h, q_v, lam, V, Vinv, T, w, xc, x0,
-                     P0, FP, xo[r], Po[r], co[r])
+        _predict_one(xm, Pm, mu, r, dt[r], turn, q_h, q_v, lam, V, Vinv, T, w, xc, x0, P0, FP,
+                     xo[r], Po[r], co[r])
 
 
-@nb.njit(cache=True)
-def _update_one(xp, Pp, c, z, R, K, nu, la, xo, Po, mo):  # pragma: no cover - compiled
-    # One track: models xp (M, 6), Pp (M, 6, 6), c (M,), report z (3,), R (3, 3) into xo, Po,
-    # mo (which must not alias the inputs); returns the mixture log-likelihood. K, nu, la are
-    # scratch.
+@nb.njit(cache=True, inline="always")
+def _update_one(xp, Pp, c, z, R, i, K, nu, la, xo, Po, mo, r):  # pragma: no cover - compiled
+    # One track: models xp (M, 6), Pp (M, 6, 6), c (M,), report z[i], R[i] into row r of the
+    # tables xo (n, M, 6), Po (n, M, 6, 6), mo (n, M) (which must not alias the inputs);
+    # returns the mixture log-likelihood. K, nu, la are scratch.
     m = c.shape[0]
     for j in range(m):
         # S = P[:3, :3] + R: symmetric 3×3, inverted by cofactors
-        a_ = Pp[j, 0, 0] + R[0, 0]
-        b_ = Pp[j, 0, 1] + R[0, 1]
-        c_ = Pp[j, 0, 2] + R[0, 2]
-        d_ = Pp[j, 1, 1] + R[1, 1]
-        e_ = Pp[j, 1, 2] + R[1, 2]
-        f_ = Pp[j, 2, 2] + R[2, 2]
+        a_ = Pp[j, 0, 0] + R[i, 0, 0]
+        b_ = Pp[j, 0, 1] + R[i, 0, 1]
+        c_ = Pp[j, 0, 2] + R[i, 0, 2]
+        d_ = Pp[j, 1, 1] + R[i, 1, 1]
+        e_ = Pp[j, 1, 2] + R[i, 1, 2]
+        f_ = Pp[j, 2, 2] + R[i, 2, 2]
         A = d_ * f_ - e_ * e_
         B = c_ * e_ - b_ * f_
         C = b_ * e_ - c_ * d_
@@ -177,14 +174,14 @@ def _update_one(xp, Pp, c, z, R, K, nu, la, xo, Po, mo):  # pragma: no cover - c
         i12 = (b_ * c_ - a_ * e_) * g
         i22 = (a_ * d_ - b_ * b_) * g
         for a in range(3):
-            nu[a] = z[a] - xp[j, a]
+            nu[a] = z[i, a] - xp[j, a]
         for a in range(6):  # K = P Hᵀ S⁻¹, P Hᵀ being P's first three columns
             p0, p1, p2 = Pp[j, a, 0], Pp[j, a, 1], Pp[j, a, 2]
             K[a, 0] = p0 * i00 + p1 * i01 + p2 * i02
             K[a, 1] = p0 * i01 + p1 * i11 + p2 * i12
             K[a, 2] = p0 * i02 + p1 * i12 + p2 * i22
         for a in range(6):
-            xo[j, a] = xp[j, a] + K[a, 0] * nu[0] + K[a, 1] * nu[1] + K[a, 2] * nu[2]
+            xo[r, j, a] = xp[j, a] + K[a, 0] * nu[0] + K[a, 1] * nu[1] + K[a, 2] * nu[2]
         # P - K (H P), H P being P's first three rows; symmetrised so that round-off never
         # accumulates into an asymmetric covariance
         for a in range(6):
@@ -194,8 +191,8 @@ def _update_one(xp, Pp, c, z, R, K, nu, la, xo, Po, mo):  # pragma: no cover - c
                 v = Pp[j, b, a] - (K[b, 0] * Pp[j, 0, a] + K[b, 1] * Pp[j, 1, a]
                                    + K[b, 2] * Pp[j, 2, a])
                 s = 0.5 * (u + v)
-                Po[j, a, b] = s
-                Po[j, b, a] = s
+                Po[r, j, a, b] = s
+                Po[r, j, b, a] = s
         d2 = (nu[0] * (i00 * nu[0] + i01 * nu[1] + i02 * nu[2])
               + nu[1] * (i01 * nu[0] + i11 * nu[1] + i12 * nu[2])
               + nu[2] * (i02 * nu[0] + i12 * nu[1] + i22 * nu[2]))
@@ -212,10 +209,10 @@ def _update_one(xp, Pp, c, z, R, K, nu, la, xo, Po, mo):  # pragma: no cover - c
     tot = 0.0
     for j in range(m):
         v = max(la[j] / s, 1e-6)
-        mo[j] = v
+        mo[r, j] = v
         tot += v
     for j in range(m):
-        mo[j] /= tot
+        mo[r, j] /= tot
     return amax + math.log(s)
 
 
@@ -231,32 +228,32 @@ def update_kernel(xp, Pp, c, z, R, xo, Po, mo, loglik):  # pragma: no cover - co
     k, m = c.shape
     K, nu, la = np.empty((6, 3)), np.empty(3), np.empty(m)
     for r in range(k):
-        loglik[r] = _update_one(xp[r], Pp[r], c[r], z[r], R[r], K, nu, la, xo[r], Po[r], mo[r])
+        loglik[r] = _update_one(xp[r], Pp[r], c[r], z, R, r, K, nu, la, xo, Po, mo, r)
 
 
-@nb.njit(cache=True)
-def _combine_one(xm, Pm, mu, xc, x0, x, P):  # pragma: no cover - compiled
-    # One track's moment-matched x (6,), P (6, 6), means relative to the first model's (see
-    # _predict_one); with one model this returns its mean and covariance exactly.
-    m = mu.shape[0]
+@nb.njit(cache=True, inline="always")
+def _combine_one(xm, Pm, mu, r, xc, x0, x, P):  # pragma: no cover - compiled
+    # Row r's moment-matched x[r] (6,), P[r] (6, 6) from the tables xm, Pm, mu, means relative
+    # to the first model's (see _predict_one); with one model, its mean and covariance exactly.
+    m = mu.shape[1]
     for i in range(m):
         for a in range(6):
-            xc[i, a] = xm[i, a] - xm[0, a]
+            xc[i, a] = xm[r, i, a] - xm[r, 0, a]
     for a in range(6):
         s = 0.0
         for i in range(m):
-            s += mu[i] * xc[i, a]
+            s += mu[r, i] * xc[i, a]
         x0[a] = s
     for a in range(6):
         for b in range(a, 6):
             s = 0.0
             for i in range(m):
-                s += mu[i] * (Pm[i, a, b] + xc[i, a] * xc[i, b])
+                s += mu[r, i] * (Pm[r, i, a, b] + xc[i, a] * xc[i, b])
             s -= x0[a] * x0[b]
-            P[a, b] = s
-            P[b, a] = s
+            P[r, a, b] = s
+            P[r, b, a] = s
     for a in range(6):
-        x[a] = x0[a] + xm[0, a]
+        x[r, a] = x0[a] + xm[r, 0, a]
 
 
 @nb.njit(cache=True)
@@ -265,7 +262,7 @@ def combine_kernel(xm, Pm, mu, x, P):  # pragma: no cover - compiled
     k, m = mu.shape
     xc, x0 = np.empty((m, 6)), np.empty(6)
     for r in range(k):
-        _combine_one(xm[r], Pm[r], mu[r], xc, x0, x[r], P[r])
+        _combine_one(xm, Pm, mu, r, xc, x0, x, P)
 
 
 @nb.njit(cache=True)
@@ -287,19 +284,25 @@ def advance_rows(xm, Pm, mu, x, P, rows, dt, z, R, update, turn, q_h, q_v, lam, 
     for i in range(rows.shape[0]):
         r = rows[i]
         if dt[i] != 0.0:
-            _predict_one(xm[r], Pm[r], mu[r], dt[i], turn, q_h, q_v, lam, V, Vinv, T, w, xc,
-                         x0, P0, FP, xs, Ps, cs)
+            _predict_one(xm, Pm, mu, r, dt[i], turn, q_h, q_v, lam, V, Vinv, T, w, xc, x0, P0,
+                         FP, xs, Ps, cs)
         else:
-            xs[...] = xm[r]
-            Ps[...] = Pm[r]
-            cs[...] = mu[r]
+            for j in range(m):
+                cs[j] = mu[r, j]
+                for a in range(6):
+                    xs[j, a] = xm[r, j, a]
+                    for b in range(6):
+                        Ps[j, a, b] = Pm[r, j, a, b]
         if update:
-            _update_one(xs, Ps, cs, z[i], R[i], K, nu, la, xm[r], Pm[r], mu[r])
+            _update_one(xs, Ps, cs, z, R, i, K, nu, la, xm, Pm, mu, r)
         else:
-            xm[r] = xs
-            Pm[r] = Ps
-            mu[r] = cs
-        _combine_one(xm[r], Pm[r], mu[r], xc, x0, x[r], P[r])
+            for j in range(m):
+                mu[r, j] = cs[j]
+                for a in range(6):
+                    xm[r, j, a] = xs[j, a]
+                    for b in range(6):
+                        Pm[r, j, a, b] = Ps[j, a, b]
+        _combine_one(xm, Pm, mu, r, xc, x0, x, P)
 
 
 @nb.njit(cache=True)
