@@ -18,6 +18,9 @@ the sensor's local horizontal, range in metres; ENU x = east, y = north, z = up.
 
 from __future__ import annotations
 
+import math
+
+import numba as nb
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -61,33 +64,45 @@ def polar_to_enu(
     if np.any(r < 0) or np.any(sr < 0) or np.any(sa < 0) or np.any(se < 0):
         raise ValueError("ranges and sigmas must be non-negative")
 
-    la = np.exp(-0.5 * sa**2)  # E[cos w_a]
-    le = np.exp(-0.5 * se**2)
-    la4 = np.exp(-2.0 * sa**2)  # E[cos 2 w_a]
-    le4 = np.exp(-2.0 * se**2)
-    ca, sna = np.cos(a), np.sin(a)
-    ce, sne = np.cos(e), np.sin(e)
-
-    x = r * ce * sna / (la * le)
-    y = r * ce * ca / (la * le)
-    h = r * sne / le
-    z = np.stack([x + s[0], y + s[1], h + s[2]], axis=1)
-
-    # Conditional second moments given the measured values (true = measured - noise).
-    r2 = r**2 + sr**2
-    cos2e = 0.5 * (1.0 + le4 * np.cos(2 * e))  # E[cos² e_true]
-    sin2e = 0.5 * (1.0 - le4 * np.cos(2 * e))
-    sin2a = 0.5 * (1.0 - la4 * np.cos(2 * a))
-    cos2a = 0.5 * (1.0 + la4 * np.cos(2 * a))
-    sincos_a = 0.5 * la4 * np.sin(2 * a)
-    sincos_e = 0.5 * le4 * np.sin(2 * e)
-    k2 = la**2 * le**2  # E[x_true | measured] = k2 * x_converted
+    z = np.empty((m, 3))
     R = np.empty((m, 3, 3))
-    R[:, 0, 0] = x * x * (1.0 - 2.0 * k2) + r2 * cos2e * sin2a
-    R[:, 1, 1] = y * y * (1.0 - 2.0 * k2) + r2 * cos2e * cos2a
-    R[:, 2, 2] = h * h * (1.0 - 2.0 * le**2) + r2 * sin2e
-    R[:, 0, 1] = R[:, 1, 0] = x * y * (1.0 - 2.0 * k2) + r2 * cos2e * sincos_a
-    cross = 1.0 - k2 - le**2
-    R[:, 0, 2] = R[:, 2, 0] = x * h * cross + r2 * la * sna * sincos_e
-    R[:, 1, 2] = R[:, 2, 1] = y * h * cross + r2 * la * ca * sincos_e
+    if m:
+        _ucm(s, r, a, e, np.ascontiguousarray(sr), np.ascontiguousarray(sa),
+             np.ascontiguousarray(se), z, R)
     return z, R
+
+
+@nb.njit(cache=True)
+def _ucm(s, r_, a_, e_, sr, sa, se, z, R):  # pragma: no cover - compiled
+    # One compiled pass per report (a radar scan converts hundreds of reports; as NumPy
+    # expressions this was forty calls with their temporaries).
+    for i in range(r_.shape[0]):
+        r, a, e = r_[i], a_[i], e_[i]
+        la = math.exp(-0.5 * sa[i] ** 2)  # E[cos w_a]
+        le = math.exp(-0.5 * se[i] ** 2)
+        la4 = math.exp(-2.0 * sa[i] ** 2)  # E[cos 2 w_a]
+        le4 = math.exp(-2.0 * se[i] ** 2)
+        ca, sna = math.cos(a), math.sin(a)
+        ce, sne = math.cos(e), math.sin(e)
+        x = r * ce * sna / (la * le)
+        y = r * ce * ca / (la * le)
+        h = r * sne / le
+        z[i, 0] = x + s[0]
+        z[i, 1] = y + s[1]
+        z[i, 2] = h + s[2]
+        # Conditional second moments given the measured values (true = measured - noise).
+        r2 = r * r + sr[i] ** 2
+        cos2e = 0.5 * (1.0 + le4 * math.cos(2 * e))  # E[cos² e_true]
+        sin2e = 0.5 * (1.0 - le4 * math.cos(2 * e))
+        sin2a = 0.5 * (1.0 - la4 * math.cos(2 * a))
+        cos2a = 0.5 * (1.0 + la4 * math.cos(2 * a))
+        sincos_a = 0.5 * la4 * math.sin(2 * a)
+        sincos_e = 0.5 * le4 * math.sin(2 * e)
+        k2 = la * la * le * le  # E[x_true | measured] = k2 * x_converted
+        R[i, 0, 0] = x * x * (1.0 - 2.0 * k2) + r2 * cos2e * sin2a
+        R[i, 1, 1] = y * y * (1.0 - 2.0 * k2) + r2 * cos2e * cos2a
+        R[i, 2, 2] = h * h * (1.0 - 2.0 * le * le) + r2 * sin2e
+        R[i, 0, 1] = R[i, 1, 0] = x * y * (1.0 - 2.0 * k2) + r2 * cos2e * sincos_a
+        cross = 1.0 - k2 - le * le
+        R[i, 0, 2] = R[i, 2, 0] = x * h * cross + r2 * la * sna * sincos_e
+        R[i, 1, 2] = R[i, 2, 1] = y * h * cross + r2 * la * ca * sincos_e

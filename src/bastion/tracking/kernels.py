@@ -24,7 +24,8 @@ import numba as nb
 import numpy as np
 
 __all__ = [
-    "advance_rows", "combine_kernel", "component_labels", "predict_kernel", "update_kernel",
+    "advance_rows", "combine_kernel", "component_labels", "extrapolate_rows", "predict_kernel",
+    "update_kernel",
 ]
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -303,6 +304,55 @@ def advance_rows(xm, Pm, mu, x, P, rows, dt, z, R, update, turn, q_h, q_v, lam, 
                     for b in range(6):
                         Pm[r, j, a, b] = Ps[j, a, b]
         _combine_one(xm, Pm, mu, r, xc, x0, x, P)
+
+
+@nb.njit(cache=True)
+def extrapolate_rows(x, P, mu, t, t_to, q_h, q_v, xo, Po, to):  # pragma: no cover - compiled
+    """The combined states ``x`` (n, 6), ``P`` (n, 6, 6) valid at ``t`` (n,), extrapolated to
+    ``t_to`` into ``xo``, ``Po``, ``to``: constant velocity, white acceleration of the
+    mode-weighted noise density. Rows already at or past ``t_to`` are copied.
+
+    This is the tracker's output between updates, not a filter step: the per-model states
+    stay where their last report left them and the IMM predicts them once, to the next
+    report, which avoids a second mixing and prediction of every track each step.
+    """
+    n, m = mu.shape
+    FP = np.empty((6, 6))
+    for r in range(n):
+        d = t_to - t[r]
+        if not d > 0.0:
+            for a in range(6):
+                xo[r, a] = x[r, a]
+                for b in range(6):
+                    Po[r, a, b] = P[r, a, b]
+            to[r] = t[r]
+            continue
+        qh = 0.0
+        for i in range(m):
+            qh += mu[r, i] * q_h[i]
+        for a in range(3):
+            xo[r, a] = x[r, a] + d * x[r, a + 3]
+            xo[r, a + 3] = x[r, a + 3]
+        for b in range(6):  # F P with F = [[I, d I], [0, I]]
+            for a in range(3):
+                FP[a, b] = P[r, a, b] + d * P[r, a + 3, b]
+                FP[a + 3, b] = P[r, a + 3, b]
+        for a in range(6):  # (F P) Fᵀ
+            for b in range(3):
+                Po[r, a, b] = FP[a, b] + d * FP[a, b + 3]
+                Po[r, a, b + 3] = FP[a, b + 3]
+        for ax in range(3):
+            q = q_v if ax == 2 else qh
+            Po[r, ax, ax] += d * d * d / 3.0 * q
+            Po[r, ax, ax + 3] += d * d / 2.0 * q
+            Po[r, ax + 3, ax] += d * d / 2.0 * q
+            Po[r, ax + 3, ax + 3] += d * q
+        for a in range(6):  # exactly symmetric
+            for b in range(a + 1, 6):
+                v = 0.5 * (Po[r, a, b] + Po[r, b, a])
+                Po[r, a, b] = v
+                Po[r, b, a] = v
+        to[r] = t_to
 
 
 @nb.njit(cache=True)

@@ -13,6 +13,7 @@ from .association import gnn, jpda_weights
 from .config import TrackerConfig
 from .filters import advance_in_place, combine, imm_predict, imm_update_weighted
 from .gating import GatedPairs, gate
+from .kernels import extrapolate_rows
 from .lifecycle import advance, duplicates
 from .linalg import det_sym3, inv_det_sym3
 from .models import MotionModels
@@ -37,7 +38,7 @@ class _Store:
 
     # Scalar columns after the filter block, in order.
     _SCALARS = ("t", "t_first", "t_last", "t_conf", "n_upd", "misses", "age", "history",
-                "status", "hit", "seen_by")  # fmt: skip
+                "status", "hit", "seen_by", "t_out")  # fmt: skip
 
     def __init__(self, n_models: int, f: F64, ids: I64, ev: F64):
         self._m = n_models
@@ -50,7 +51,7 @@ class _Store:
 
     @staticmethod
     def width(m: int) -> int:
-        return m * 6 + m * 36 + m + 6 + 36 + len(_Store._SCALARS)
+        return m * 6 + m * 36 + m + 6 + 36 + len(_Store._SCALARS) + 6 + 36
 
     def __len__(self) -> int:
         return int(self.id.shape[0])
@@ -82,6 +83,17 @@ class _Store:
     @property
     def P(self) -> F64:  # (n, 6, 6) combined covariance
         o = 43 * self._m + 6
+        return self._col(o, o + 36).reshape(-1, 6, 6)
+
+    # output block: the combined state extrapolated to the last step's time ("t_out")
+    @property
+    def x_out(self) -> F64:  # (n, 6)
+        o = 43 * self._m + 42 + len(self._SCALARS)
+        return self._col(o, o + 6)
+
+    @property
+    def P_out(self) -> F64:  # (n, 6, 6)
+        o = 43 * self._m + 48 + len(self._SCALARS)
         return self._col(o, o + 36).reshape(-1, 6, 6)
 
     def scalar(self, name: str) -> F64:
@@ -167,13 +179,13 @@ class Tracker:
         f = s.f.copy()
         o = self._o
         m = self._models.n_models
-        xo = 43 * m
+        xo = 43 * m + 42 + len(_Store._SCALARS)  # the output block (see _extrapolate)
         out = Tracks(
             id=s.id.copy(),
             state=f[:, xo : xo + 6],
             covariance=f[:, xo + 6 : xo + 42].reshape(-1, 6, 6),
             status=f[:, o["status"]].astype(np.int8),
-            t_s=f[:, o["t"]],
+            t_s=f[:, o["t_out"]],
             t_first_s=f[:, o["t_first"]],
             t_last_s=f[:, o["t_last"]],
             t_confirmed_s=f[:, o["t_conf"]],
@@ -268,7 +280,7 @@ class Tracker:
         if step_time is None:
             self.stats["steps_ignored"] += 1
         else:
-            self._propagate(step_time)
+            self._extrapolate(step_time)
             self._life_cycle(scanned_bits)
             self._clock = max(self._clock, step_time)
             self.stats["steps"] += 1
@@ -309,16 +321,15 @@ class Tracker:
         # reports, keeps each track's result independent of reports that never reach it.
         return [valid[s == k] for k in np.unique(s)]
 
-    def _propagate(self, t_to: float) -> None:
-        """Predict every track whose state is older than ``t_to`` up to ``t_to``."""
+    def _extrapolate(self, t_to: float) -> None:
+        """Bring every track's output state (``x_out``, ``P_out``) to ``t_to``; the filter
+        state stays at its last report's time."""
         s = self._s
-        tcol = self._o["t"]
-        t_tr = s.f[:, tcol]
-        rows = np.flatnonzero(t_tr < t_to)
-        if rows.size == 0:
+        if len(s) == 0:
             return
-        advance_in_place(s.xm, s.Pm, s.mu, s.x, s.P, rows, t_to - t_tr[rows], self._models)
-        s.f[rows, tcol] = t_to
+        _, q_h, q_v, *_ = self._models.kernel_args
+        extrapolate_rows(s.x, s.P, s.mu, s.f[:, self._o["t"]], float(t_to), q_h, q_v,
+                         s.x_out, s.P_out, s.f[:, self._o["t_out"]])
 
     def _process_batch(
         self, idx: I64, t: F64, z: F64, R: F64, ev: F64 | None, assoc: I64
@@ -509,8 +520,11 @@ class Tracker:
         new.mu[...] = self._mu0
         new.x[:, :3] = z0
         new.P[...] = P
+        new.x_out[:, :3] = z0
+        new.P_out[...] = P
         f = new.f
         f[:, o["t"]] = t0
+        f[:, o["t_out"]] = t0
         f[:, o["t_first"]] = t0
         f[:, o["t_last"]] = t0
         f[:, o["t_conf"]] = np.nan
@@ -541,7 +555,8 @@ class Tracker:
         if len(s) == 0:
             return
         f = s.f
-        p0 = 43 * self._models.n_models + 6  # column of P[0, 0]
+        # output covariance (at the step time): P_out[0, 0] and P_out[1, 1]
+        p0 = 43 * self._models.n_models + 48 + len(_Store._SCALARS)
         old = (f[:, o["status"]].copy(), f[:, o["history"]].copy(), f[:, o["misses"]].copy(),
                f[:, o["age"]].copy())
         hit = f[:, o["hit"]] > 0.0
@@ -555,7 +570,7 @@ class Tracker:
                     new_col[idle] = old_col[idle]
                 keep[idle] = var[idle] <= self.config.max_position_sigma_m**2
         if self.config.duplicate_chi2 > 0:
-            dup = duplicates(s.x, s.P, status != TrackStatus.TENTATIVE, f[:, o["n_upd"]],
+            dup = duplicates(s.x_out, s.P_out, status != TrackStatus.TENTATIVE, f[:, o["n_upd"]],
                              self.config.duplicate_chi2)
             if dup is not None:
                 keep &= ~dup
