@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import zlib
 from functools import lru_cache
+from typing import Any
 
 import numba as nb
 import numpy as np
@@ -102,8 +103,19 @@ def _bits(key: ArrayLike, entity: ArrayLike, counter: ArrayLike, slot: ArrayLike
     shape = np.broadcast_shapes(k.shape, e.shape, c.shape, s.shape)
     out = np.empty(shape, dtype=np.uint64)
     if out.size:
-        _bits_kernel(*(np.broadcast_to(a, shape).ravel() for a in (k, e, c, s)), out.reshape(-1))
+        _bits_kernel(*_flat(k, shape), *_flat(e, shape), *_flat(c, shape), *_flat(s, shape),
+                     out.reshape(-1))
     return out
+
+
+def _flat(a: NDArray[Any], shape: tuple[int, ...]) -> tuple[NDArray[Any], int]:
+    # (flat values, step): a single value is read with step 0 instead of being broadcast, the
+    # common case (one key, one counter); only a partial broadcast is materialised.
+    if a.size == 1:
+        return a.reshape(1), 0
+    if a.shape == shape:
+        return a.reshape(-1), 1
+    return np.broadcast_to(a, shape).ravel(), 1
 
 
 @nb.njit(cache=True)
@@ -118,13 +130,13 @@ def _mix1(z):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True)
-def _bits_kernel(k, e, c, s, out):  # pragma: no cover - compiled
+def _bits_kernel(k, dk, e, de, c, dc, s, ds, out):  # pragma: no cover - compiled
     # One compiled pass instead of a dozen NumPy calls: random draws are many and small
     # (a scan's detections, a handful of engagements), so per-call cost is what counts.
     # (tests/test_rng.py checks the bits against a NumPy transcription of the definition)
     for i in range(out.shape[0]):
-        z = _mix1(np.uint64(e[i]) * _GAMMA ^ k[i])  # the entity's stream key
-        ctr = (np.uint64(c[i]) << np.uint64(_SLOT_BITS)) | np.uint64(s[i])
+        z = _mix1(np.uint64(e[i * de]) * _GAMMA ^ k[i * dk])  # the entity's stream key
+        ctr = (np.uint64(c[i * dc]) << np.uint64(_SLOT_BITS)) | np.uint64(s[i * ds])
         out[i] = _mix1(z + (ctr + np.uint64(1)) * _M3)
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 
 from .config import TrackerConfig
+from .gating import _grid_pairs
 from .tracks import TrackStatus
 
 __all__ = ["advance", "duplicates"]
@@ -97,9 +97,13 @@ def duplicates(
             return None
         i, j = np.nonzero(np.triu(close, 1))
     else:
-        r = float(np.sqrt(chi2_max * 2.0 * var.max()))
-        pairs = cKDTree(pos).query_pairs(r, output_type="ndarray")
-        i, j = pairs[:, 0], pairs[:, 1]
+        # d² ≤ chi2 (var_i + var_j) ≤ 2 chi2 max(var_i, var_j): a pair that can pass lies within
+        # sqrt(2 chi2 var) of whichever of the two has the larger trace, so a search with each
+        # track's own radius finds it (once or twice; keep i < j).
+        i, j = _grid_pairs(pos, np.sqrt(2.0 * chi2_max * var), pos)
+        i, j = np.minimum(i, j), np.maximum(i, j)
+        uniq = np.unique(i[i != j] * k + j[i != j])
+        i, j = uniq // k, uniq % k
     if i.size == 0:
         return None
     a, b = rows[i], rows[j]
