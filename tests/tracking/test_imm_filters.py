@@ -89,11 +89,11 @@ def test_imm_mode_probabilities_follow_the_turn():
     # A target turning left at the model's rate: the left-turn mode must win.
     rng = np.random.default_rng(5)
     w = IMM.turn_rate_rad_s[1]
-    k = 1
-    xm = np.zeros((k, 3, 6))
+    k, m = 1, IMM.n_models
+    xm = np.zeros((k, m, 6))
     xm[:, :, 3] = 40.0
-    Pm = np.broadcast_to(np.diag([25.0, 25, 25, 4, 4, 4]), (k, 3, 6, 6)).copy()
-    mu = np.full((k, 3), 1 / 3)
+    Pm = np.broadcast_to(np.diag([25.0, 25, 25, 4, 4, 4]), (k, m, 6, 6)).copy()
+    mu = np.full((k, m), 1 / m)
     truth = np.array([0.0, 0.0, 0.0, 40.0, 0.0, 0.0])
     F, _ = IMM.transition(np.array([1.0]))
     R = np.eye(3)[None] * 4.0

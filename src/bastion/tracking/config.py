@@ -22,42 +22,57 @@ class TrackerConfig:
 
     Motion models (IMM):
         ``imm=True`` runs an interacting multiple model filter with a nearly-constant-velocity
-        model plus two coordinated-turn models (left and right) at ``turn_rate_rad_s``; all three
-        are linear in the 6-D state ``[x, y, z, vx, vy, vz]`` because the turn rate is fixed, so
-        the filter stays a batched Kalman filter. ``imm=False`` keeps only the CV model.
+        (CV) model, two coordinated-turn models (left and right) at ``turn_rate_rad_s`` and, when
+        ``q_cruise_m2_s3 > 0`` (the default), a quiet CV "cruise" model, in that order (the
+        columns of ``Tracks.mode_probabilities``). All are linear in the 6-D state
+        ``[x, y, z, vx, vy, vz]`` because the turn rate is fixed, so the filter stays a batched
+        Kalman filter. ``imm=False`` keeps only the CV model.
     """
 
     # --- motion models -------------------------------------------------------------------
     imm: bool = True
-    # White-noise acceleration spectral density of the CV model (m²/s³): drones cruising
-    # straight still wander by ~1 m/s² (wind, autopilot).
+    # White-noise acceleration spectral density of the CV model (m²/s³): a drone flying
+    # straight but not held tightly (multirotor in wind, flown by hand, changing speed) wanders
+    # by ~1 m/s². Stone Soup's CV filter in the bench is matched to this mode.
     q_cv_m2_s3: float = 1.0
     # Process noise of the turn models: absorbs the mismatch between the fixed turn rate and the
     # actual one and the speed changes that go with a turn. A turn 8 °/s away from the nominal
     # rate at 50 m/s is a 7 m/s² lateral acceleration the model does not predict, hence
-    # 7² m²/s³. With 9 (the first setting) the turn modes followed 20 °/s turns poorly and
-    # needed a readier exit from CV (0.01/s), which costs accuracy in straight flight; with 49
-    # the rarer exit below loses nothing in the bench's manoeuvring cases.
+    # 7² m²/s³. With 9 (the first setting) the turn modes followed 20 °/s turns poorly.
     q_turn_m2_s3: float = 49.0
     # Turn rate of the two coordinated-turn models (rad/s); ±12 °/s sits in the middle of the
     # 5–20 °/s turns drones fly, the process noise covers the rest.
     turn_rate_rad_s: float = math.radians(12.0)
     # Vertical process noise (m²/s³) for every model: drones change altitude gently.
     q_vertical_m2_s3: float = 1.0
-    # Rates (1/s) of leaving the CV mode and of leaving a turn mode (to any other mode, equally
-    # likely). The mode transition matrix for an interval dt is the matrix exponential of the
-    # generator they define, so the IMM behaves the same whatever the scan period. Leaving CV is
-    # rare: in straight flight the two turn modes then keep ~0.5 % of the weight together
-    # (1.5 % at 0.01/s) and the position error is ~0.25 % above the CV filter alone's (0.8 %
-    # at 0.01/s); the likelihoods, not the prior, switch the filter into a turn within a couple
-    # of scans. Rarer still (0.001/s) delays that switch and costs more in turns than it saves
-    # in straight flight.
-    cv_exit_rate_hz: float = 0.003
+    # Horizontal process noise (m²/s³) of the cruise mode, a second CV mode for flight under
+    # an autopilot between waypoints; 0 removes the mode (the three-model IMM). A GNSS-guided
+    # fixed-wing holds its course line to a few metres and its ground speed to ~1 m/s against
+    # gusts: over the ~10 s an autopilot takes to correct, white acceleration of density q
+    # moves a track by sqrt(q τ³ / 3) across and sqrt(q τ) in speed, i.e. 5.8 m and 1 m/s at
+    # q = 0.1 (18 m and 3.2 m/s at the CV mode's q = 1, a drone wandering in wind or flown by
+    # hand). Vertical noise stays ``q_vertical_m2_s3``, shared by every mode.
+    q_cruise_m2_s3: float = 0.1
+    # Rates (1/s) of leaving the CV mode, a turn mode and the cruise mode (to any other mode,
+    # equally likely): 1 / the mean time spent in the mode. The mode transition matrix for an
+    # interval dt is the matrix exponential of the generator they define, so the IMM behaves
+    # the same whatever the scan period. Straight legs between waypoints are 1–3 km, 30–100 s at
+    # 25–50 m/s: both straight modes are left at 1/50 s; a turn lasts 5–15 s, left at 1/20 s.
+    # The exit rate is also what keeps a little weight on the turn modes in straight flight and
+    # lets the likelihoods switch the filter into a turn before the target leaves the gate:
+    # with a much rarer exit (0.003–0.0045/s, a 4-5 min leg) a sharp turn after a long straight
+    # leg loses the track far more often (see ``bench/README.md``). Without the cruise mode the
+    # same 0.02/s applies to CV.
+    cv_exit_rate_hz: float = 0.02
     turn_exit_rate_hz: float = 0.05
-    # Prior mode probabilities of a new track (CV, turn left, turn right). A new track may
-    # already be turning, but its velocity is unknown until its second report, so a turn can
-    # only show from the third: a large prior turn weight only adds error meanwhile.
-    initial_mode_probabilities: tuple[float, ...] = (0.9, 0.05, 0.05)
+    cruise_exit_rate_hz: float = 0.02
+    # Prior mode probabilities of a new track (CV, turn left, turn right[, cruise]). A new track
+    # may already be turning, but its velocity is unknown until its second report, so a turn
+    # can only show from the third: meanwhile a large prior turn weight only widens the gates of
+    # young tracks (more clutter tracks confirmed) and adds error. Nothing tells cruise from CV
+    # before several reports, so they share the rest equally. With ``q_cruise_m2_s3 = 0`` a
+    # fourth entry is added to the CV one (3 entries are accepted).
+    initial_mode_probabilities: tuple[float, ...] = (0.45, 0.05, 0.05, 0.45)
 
     # --- initiation ----------------------------------------------------------------------
     # Velocity standard deviation (m/s, per axis) of a track started from a single report.
@@ -111,7 +126,10 @@ class TrackerConfig:
                 raise ValueError(f"TrackerConfig.{name} must be finite and > 0, got {value!r}")
         if not (self.turn_rate_rad_s > 0 and math.isfinite(self.turn_rate_rad_s)):
             raise ValueError("TrackerConfig.turn_rate_rad_s must be finite and > 0")
-        for name in ("cv_exit_rate_hz", "turn_exit_rate_hz"):
+        if not (self.q_cruise_m2_s3 >= 0 and math.isfinite(self.q_cruise_m2_s3)):
+            raise ValueError("TrackerConfig.q_cruise_m2_s3 must be finite and >= 0 (0: no cruise "
+                             "mode)")
+        for name in ("cv_exit_rate_hz", "turn_exit_rate_hz", "cruise_exit_rate_hz"):
             rate = getattr(self, name)
             if not (rate >= 0 and math.isfinite(rate)):
                 raise ValueError(f"TrackerConfig.{name} must be finite and >= 0")
@@ -129,16 +147,23 @@ class TrackerConfig:
             raise ValueError("TrackerConfig.duplicate_chi2 must be finite and >= 0")
         if self.oosm_tolerance_s < 0:
             raise ValueError("TrackerConfig.oosm_tolerance_s must be >= 0")
-        n_models = 3 if self.imm else 1
         if self.imm:
-            mu = self.initial_mode_probabilities
+            mu = tuple(float(v) for v in self.initial_mode_probabilities)
+            if self.q_cruise_m2_s3 == 0 and len(mu) == 4:
+                # No cruise mode: its prior weight goes to the CV mode it refines.
+                mu = (mu[0] + mu[3], mu[1], mu[2])
+            n_models = self.n_models
             if len(mu) != n_models or min(mu) < 0 or not math.isclose(sum(mu), 1.0):
                 raise ValueError(
-                    "TrackerConfig.initial_mode_probabilities must be 3 non-negative numbers "
-                    "summing to 1 (CV, turn left, turn right)"
+                    f"TrackerConfig.initial_mode_probabilities must be {n_models} non-negative "
+                    "numbers summing to 1 (CV, turn left, turn right"
+                    + (", cruise)" if n_models == 4 else ")")
                 )
+            object.__setattr__(self, "initial_mode_probabilities", mu)
         object.__setattr__(self, "gate_chi2", float(chi2.ppf(self.gate_probability, 3)))
 
     @property
     def n_models(self) -> int:
-        return 3 if self.imm else 1
+        if not self.imm:
+            return 1
+        return 4 if self.q_cruise_m2_s3 > 0 else 3

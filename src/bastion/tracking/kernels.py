@@ -52,8 +52,8 @@ def _mode_transition(d, lam, V, Vinv, e, T):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True, inline="always")
-def _predict_one(xm, Pm, mu, r, d, turn, q_h, q_v, lam, V, Vinv, T, w, xc, x0, P0, FP, xo,
-                 Po, co):  # pragma: no cover - compiled
+def _predict_one(xm, Pm, mu, r, d, turn, q_h, q_v, lam, V, Vinv, T, w, xc, E, x0, P0, FP,
+                 xo, Po, co):  # pragma: no cover - compiled
     # Track r of xm (n, M, 6), Pm (n, M, 6, 6), mu (n, M) over d seconds into xo (M, 6),
     # Po (M, 6, 6), co (M,); the rest are scratch. Nothing is allocated per track: an
     # allocation costs as much as a model's arithmetic.
@@ -76,6 +76,11 @@ def _predict_one(xm, Pm, mu, r, d, turn, q_h, q_v, lam, V, Vinv, T, w, xc, x0, P
     for i in range(m):
         for a in range(6):
             xc[i, a] = xm[r, i, a] - xm[r, 0, a]
+    # second moments Pᵢ + xcᵢ xcᵢᵀ once per model (upper triangle), shared by every target mode
+    for i in range(m):
+        for a in range(6):
+            for b in range(a, 6):
+                E[i, a, b] = Pm[r, i, a, b] + xc[i, a] * xc[i, b]
     a3 = abs(d)
     q_pp, q_pv, q_vv = a3 * a3 * a3 / 3.0, a3 * a3 / 2.0, a3
     for j in range(m):
@@ -89,7 +94,7 @@ def _predict_one(xm, Pm, mu, r, d, turn, q_h, q_v, lam, V, Vinv, T, w, xc, x0, P
             for b in range(a, 6):
                 s = 0.0
                 for i in range(m):
-                    s += w[i, j] * (Pm[r, i, a, b] + xc[i, a] * xc[i, b])
+                    s += w[i, j] * E[i, a, b]
                 s -= x0[a] * x0[b]
                 P0[a, b] = s
                 P0[b, a] = s
@@ -145,9 +150,9 @@ def predict_kernel(xm, Pm, mu, dt, turn, q_h, q_v, lam, V, Vinv, xo, Po, co):  #
     """
     k, m = mu.shape
     T, w, xc = np.empty((m, m)), np.empty((m, m)), np.empty((m, 6))
-    x0, P0, FP = np.empty(6), np.empty((6, 6)), np.empty((6, 6))
+    E, x0, P0, FP = np.empty((m, 6, 6)), np.empty(6), np.empty((6, 6)), np.empty((6, 6))
     for r in range(k):
-        _predict_one(xm, Pm, mu, r, dt[r], turn, q_h, q_v, lam, V, Vinv, T, w, xc, x0, P0, FP,
+        _predict_one(xm, Pm, mu, r, dt[r], turn, q_h, q_v, lam, V, Vinv, T, w, xc, E, x0, P0, FP,
                      xo[r], Po[r], co[r])
 
 
@@ -279,14 +284,14 @@ def advance_rows(xm, Pm, mu, x, P, rows, dt, z, R, update, turn, q_h, q_v, lam, 
     """
     m = mu.shape[1]
     T, w, xc = np.empty((m, m)), np.empty((m, m)), np.empty((m, 6))
-    x0, P0, FP = np.empty(6), np.empty((6, 6)), np.empty((6, 6))
+    E, x0, P0, FP = np.empty((m, 6, 6)), np.empty(6), np.empty((6, 6)), np.empty((6, 6))
     xs, Ps, cs = np.empty((m, 6)), np.empty((m, 6, 6)), np.empty(m)
     K, nu, la = np.empty((6, 3)), np.empty(3), np.empty(m)
     for i in range(rows.shape[0]):
         r = rows[i]
         if dt[i] != 0.0:
-            _predict_one(xm, Pm, mu, r, dt[i], turn, q_h, q_v, lam, V, Vinv, T, w, xc, x0, P0,
-                         FP, xs, Ps, cs)
+            _predict_one(xm, Pm, mu, r, dt[i], turn, q_h, q_v, lam, V, Vinv, T, w, xc, E, x0,
+                         P0, FP, xs, Ps, cs)
         else:
             for j in range(m):
                 cs[j] = mu[r, j]

@@ -7,8 +7,9 @@ vectorised pass: no Python loop over tracks.
 * CV: nearly constant velocity, white-noise acceleration of spectral density q per axis.
 * CT(ω): coordinated turn in the horizontal plane at a *fixed* turn rate ω (positive =
   anticlockwise seen from above, i.e. a left turn), CV vertically. With ω fixed the model is
-  linear, so an IMM of CV + CT(+ω) + CT(−ω) is a bank of ordinary Kalman filters. Its process
-  noise reuses the white-acceleration form, the usual approximation for fixed-rate turns.
+  linear, so an IMM of CV + CT(+ω) + CT(−ω) (+ a quiet CV "cruise" mode) is a bank of ordinary
+  Kalman filters. Its process noise reuses the white-acceleration form, the usual approximation
+  for fixed-rate turns.
 """
 
 from __future__ import annotations
@@ -80,15 +81,20 @@ class MotionModels:
 
     @classmethod
     def from_config(cls, cfg: TrackerConfig) -> MotionModels:
-        if cfg.imm:
-            w = cfg.turn_rate_rad_s
-            rates = np.array([0.0, w, -w])
-            q = np.array([cfg.q_cv_m2_s3, cfg.q_turn_m2_s3, cfg.q_turn_m2_s3])
-        else:
-            rates = np.zeros(1)
-            q = np.array([cfg.q_cv_m2_s3])
-        exits = np.array([cfg.cv_exit_rate_hz, cfg.turn_exit_rate_hz, cfg.turn_exit_rate_hz])
-        return cls(rates, q, cfg.q_vertical_m2_s3, exits[: rates.shape[0]])
+        """The bank of ``cfg``: CV, turn left, turn right and, if ``q_cruise_m2_s3 > 0``, the
+        quiet cruise CV mode (``imm=False``: CV alone)."""
+        if not cfg.imm:
+            return cls(np.zeros(1), np.array([cfg.q_cv_m2_s3]), cfg.q_vertical_m2_s3,
+                       np.array([cfg.cv_exit_rate_hz]))
+        w = cfg.turn_rate_rad_s
+        rates = [0.0, w, -w]
+        q = [cfg.q_cv_m2_s3, cfg.q_turn_m2_s3, cfg.q_turn_m2_s3]
+        exits = [cfg.cv_exit_rate_hz, cfg.turn_exit_rate_hz, cfg.turn_exit_rate_hz]
+        if cfg.q_cruise_m2_s3 > 0:
+            rates.append(0.0)
+            q.append(cfg.q_cruise_m2_s3)
+            exits.append(cfg.cruise_exit_rate_hz)
+        return cls(np.array(rates), np.array(q), cfg.q_vertical_m2_s3, np.array(exits))
 
     @property
     def kernel_args(self) -> tuple[F64, F64, float, F64, F64, F64]:
