@@ -37,7 +37,7 @@ class Tracks:
     t_confirmed_s: NDArray[np.float64]  # (n,) time of confirmation, nan if tentative
     n_updates: NDArray[np.int64]  # (n,) reports used, the initiating one included
     evidence: NDArray[np.float64]  # (n, K) summed log-likelihood rows of its reports
-    mode_probabilities: NDArray[np.float64]  # (n, M) IMM mode probabilities (CV, left, right)
+    mode_probabilities: NDArray[np.float64]  # (n, M) IMM modes: CV, left, right, cruise
 
     @property
     def position(self) -> NDArray[np.float64]:
