@@ -1,8 +1,10 @@
-"""Motion models as batched transition matrices.
+"""Motion models: the IMM's bank of linear models and its mode chain.
 
-State is ``[x, y, z, vx, vy, vz]`` in ENU metres and m/s. Each model gives, for a vector of
-intervals ``dt_s`` (k,), the transition ``F`` (k, 6, 6) and process noise ``Q`` (k, 6, 6) in one
-vectorised pass: no Python loop over tracks.
+State is ``[x, y, z, vx, vy, vz]`` in ENU metres and m/s. The filter applies the models in
+compiled kernels (``kernels.py``, from ``MotionModels.kernel_args``); ``transition`` and
+``mode_transition`` give the same matrices in NumPy form for intervals ``dt_s`` (k,): ``F`` and
+``Q`` (k, M, 6, 6) and the mode-transition matrices (k, M, M), the reference the kernels are
+tested against.
 
 * CV: nearly constant velocity, white-noise acceleration of spectral density q per axis.
 * CT(ω): coordinated turn in the horizontal plane at a *fixed* turn rate ω (positive =
@@ -54,8 +56,6 @@ class MotionModels:
         object.__setattr__(self, "_cv", cv)
         object.__setattr__(self, "_inv_w", np.where(cv, 0.0, 1.0 / np.where(cv, 1.0, w)))
         object.__setattr__(self, "_eye36", np.eye(6).ravel())
-        object.__setattr__(self, "_cache", {})
-        object.__setattr__(self, "_mode_cache", {})
         m = w.shape[0]
         # Generator of the mode chain: leave mode i at exit_rate[i], to the others equally.
         G = np.zeros((m, m))
@@ -108,27 +108,9 @@ class MotionModels:
         return int(self.turn_rate_rad_s.shape[0])
 
     def transition(self, dt_s: F64) -> tuple[F64, F64]:
-        """``F`` and ``Q`` of shape (k, M, 6, 6) (or (1, M, 6, 6)) for intervals ``dt_s`` (k,).
-
-        When every interval is the same (one scan time for all tracks, the common case) the
-        matrices are built once, cached read-only, and returned with a leading axis of 1 that
-        broadcasts over the batch in every product they enter.
-        """
-        if dt_s[0] == dt_s[-1] and np.all(dt_s == dt_s[0]):
-            return self._uniform(float(dt_s[0]))
-        return self._transition(dt_s)
-
-    def _uniform(self, dt: float) -> tuple[F64, F64]:
-        # Scans repeat the same few intervals: cache their matrices (read-only).
-        hit = self._cache.get(dt)
-        if hit is None:
-            F1, Q1 = self._transition(np.array([dt]))
-            F1.flags.writeable = False
-            Q1.flags.writeable = False
-            if len(self._cache) >= 256:
-                self._cache.clear()
-            hit = self._cache[dt] = (F1, Q1)
-        return hit
+        """``F`` and ``Q`` of shape (k, M, 6, 6) for intervals ``dt_s`` (k,): the NumPy form of
+        what the compiled kernels apply, for reference and tests."""
+        return self._transition(np.asarray(dt_s, dtype=np.float64))
 
     def _transition(self, dt_s: F64) -> tuple[F64, F64]:
         k, m = dt_s.shape[0], self.n_models
@@ -156,25 +138,14 @@ class MotionModels:
         return F.reshape(k, m, 6, 6), Q.reshape(k, m, 6, 6)
 
     def mode_transition(self, dt_s: F64) -> F64:
-        """Markov mode-transition matrices (k, M, M) for intervals ``dt_s`` ((1, M, M) when
-        every interval is the same).
+        """Markov mode-transition matrices (k, M, M) for intervals ``dt_s`` (k,).
 
         A continuous-time chain that leaves mode i at ``exit_rate_hz[i]`` and jumps to any other
         mode with equal probability, so the IMM is independent of the scan period.
         """
-        m = self.n_models
-        if m == 1:
-            return np.ones((1, 1, 1))
-        if dt_s[0] == dt_s[-1] and np.all(dt_s == dt_s[0]):
-            key = float(dt_s[0])
-            T1 = self._mode_cache.get(key)
-            if T1 is None:
-                if len(self._mode_cache) >= 256:
-                    self._mode_cache.clear()
-                T1 = self._mode_cache[key] = self._mode_matrix(dt_s[:1])
-                T1.flags.writeable = False
-            return T1
-        return self._mode_matrix(dt_s)
+        if self.n_models == 1:
+            return np.ones((np.shape(dt_s)[0], 1, 1))
+        return self._mode_matrix(np.asarray(dt_s, dtype=np.float64))
 
     def _mode_matrix(self, dt_s: F64) -> F64:
         # T(dt) = expm(G dt) through the eigen-decomposition of the constant generator G.
