@@ -87,8 +87,8 @@ class TrackerConfig:
     # JPDA only: detection probability and clutter density used in the association weights.
     p_detection: float = 0.9
     clutter_density_per_m3: float = 1e-10
-    # Below this many track×report pairs every pair is tested directly (no k-d tree): for a
-    # handful of tracks the tree costs more than it saves.
+    # Below this many track×report pairs every pair is tested directly (no grid pre-gate): for
+    # a handful of tracks binning the reports costs more than it saves.
     dense_pairs_max: int = 6000
 
     # --- life cycle ----------------------------------------------------------------------
