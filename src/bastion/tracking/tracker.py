@@ -4,7 +4,6 @@ all on struct-of-arrays track storage with no per-track Python loop."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -30,11 +29,14 @@ class _Store:
     """Every live track, packed row-wise into one float64 table plus ids and evidence.
 
     Packing matters for small problems: creating and deleting tracks every scan (clutter) then
-    costs three array operations instead of one per field. The named fields are views into the
-    table, so ``store.xm[rows] = ...`` writes through.
+    costs three array operations instead of one per field. The table has spare rows: new
+    tracks are written into them and deleted ones are squeezed out in place, so neither copies
+    the whole table (with a thousand tracks of ~2 KiB each, those copies were most of the
+    cost of starting and ending tracks). ``f``, ``id`` and ``ev`` are views of the live rows;
+    the named fields are views into ``f``, so ``store.xm[rows] = ...`` writes through.
     """
 
-    __slots__ = ("_m", "ev", "f", "id")
+    __slots__ = ("_ev", "_f", "_id", "_m", "n")
 
     # Scalar columns after the filter block, in order.
     _SCALARS = ("t", "t_first", "t_last", "t_conf", "n_upd", "misses", "age", "history",
@@ -42,7 +44,8 @@ class _Store:
 
     def __init__(self, n_models: int, f: F64, ids: I64, ev: F64):
         self._m = n_models
-        self.f, self.id, self.ev = f, ids, ev
+        self._f, self._id, self._ev = f, ids, ev
+        self.n = int(ids.shape[0])
 
     @classmethod
     def empty(cls, n_models: int, k_evidence: int) -> _Store:
@@ -54,10 +57,27 @@ class _Store:
         return m * 6 + m * 36 + m + 6 + 36 + len(_Store._SCALARS) + 6 + 36
 
     def __len__(self) -> int:
-        return int(self.id.shape[0])
+        return self.n
+
+    @property
+    def f(self) -> F64:
+        return self._f[: self.n]
+
+    @property
+    def id(self) -> I64:
+        return self._id[: self.n]
+
+    @property
+    def ev(self) -> F64:
+        return self._ev[: self.n]
+
+    @ev.setter
+    def ev(self, value: F64) -> None:
+        self._ev = np.zeros((self._f.shape[0], value.shape[1]))
+        self._ev[: self.n] = value
 
     def _col(self, start: int, stop: int) -> F64:
-        return self.f[:, start:stop]
+        return self._f[: self.n, start:stop]
 
     # filter block -------------------------------------------------------------
     @property
@@ -98,15 +118,42 @@ class _Store:
 
     def scalar(self, name: str) -> F64:
         o = 43 * self._m + 42 + self._SCALARS.index(name)
-        return self.f[:, o]
+        return self._f[: self.n, o]
 
-    def take(self, rows: NDArray[Any]) -> _Store:
-        return _Store(self._m, self.f[rows], self.id[rows], self.ev[rows])
+    def append(self, ids: I64, ev: F64) -> int:
+        """Add ``ids.size`` rows, zero-filled, with these ids and evidence rows; returns the
+        first new row. Views taken before may be stale afterwards (the buffer can move)."""
+        n0, k = self.n, ids.shape[0]
+        need = n0 + k
+        if need > self._f.shape[0]:
+            # Geometric growth: amortised O(1) per track started.
+            cap = max(need, 2 * self._f.shape[0], 64)
+            f = np.empty((cap, self._f.shape[1]))
+            f[:n0] = self._f[:n0]
+            i = np.empty(cap, np.int64)
+            i[:n0] = self._id[:n0]
+            e = np.empty((cap, self._ev.shape[1]))
+            e[:n0] = self._ev[:n0]
+            self._f, self._id, self._ev = f, i, e
+        self._f[n0:need] = 0.0
+        self._id[n0:need] = ids
+        self._ev[n0:need] = ev
+        self.n = need
+        return n0
 
-    def extend(self, other: _Store) -> None:
-        self.f = np.concatenate([self.f, other.f])
-        self.id = np.concatenate([self.id, other.id])
-        self.ev = np.concatenate([self.ev, other.ev])
+    def keep(self, keep: NDArray[np.bool_]) -> None:
+        """Delete the rows where ``keep`` (n,) is False, keeping the others' order."""
+        idx = np.flatnonzero(keep)
+        if idx.size == self.n:
+            return
+        # Rows before the first deleted one stay put: only the tail moves.
+        i0 = int(np.argmin(keep))
+        mv = idx[i0:]
+        k = idx.size
+        self._f[i0:k] = self._f[mv]
+        self._id[i0:k] = self._id[mv]
+        self._ev[i0:k] = self._ev[mv]
+        self.n = k
 
 
 _MAX_SENSORS = 52  # sensor bits kept per track in a float64 column (exact below 2**53)
@@ -176,25 +223,32 @@ class Tracker:
 
     def _make_snapshot(self) -> Tracks:
         s = self._s
-        f = s.f.copy()
-        o = self._o
         m = self._models.n_models
-        xo = 43 * m + 42 + len(_Store._SCALARS)  # the output block (see _extrapolate)
+        # Copy only what the snapshot shows: the mode probabilities and the scalars with the
+        # output block after them (a fifth of each row; the filter block stays private).
+        mu = s.mu.copy()
+        o0 = 43 * m + 42
+        tail = s.f[:, o0:].copy()
+        xo = len(_Store._SCALARS)  # the output block within the tail (see _extrapolate)
+
+        def col(name: str) -> F64:
+            return tail[:, self._o[name] - o0]
+
         out = Tracks(
             id=s.id.copy(),
-            state=f[:, xo : xo + 6],
-            covariance=f[:, xo + 6 : xo + 42].reshape(-1, 6, 6),
-            status=f[:, o["status"]].astype(np.int8),
-            t_s=f[:, o["t_out"]],
-            t_first_s=f[:, o["t_first"]],
-            t_last_s=f[:, o["t_last"]],
-            t_confirmed_s=f[:, o["t_conf"]],
-            n_updates=f[:, o["n_upd"]].astype(np.int64),
+            state=tail[:, xo : xo + 6],
+            covariance=tail[:, xo + 6 : xo + 42].reshape(-1, 6, 6),
+            status=col("status").astype(np.int8),
+            t_s=col("t_out"),
+            t_first_s=col("t_first"),
+            t_last_s=col("t_last"),
+            t_confirmed_s=col("t_conf"),
+            n_updates=col("n_upd").astype(np.int64),
             evidence=s.ev.copy(),
-            mode_probabilities=f[:, 42 * m : 43 * m],
+            mode_probabilities=mu,
         )
         # Read-only, so that one caller cannot change what the next one sees.
-        for a in (f, out.id, out.status, out.n_updates, out.evidence):
+        for a in (tail, mu, out.id, out.status, out.n_updates, out.evidence):
             a.flags.writeable = False
         return out
 
@@ -308,7 +362,7 @@ class Tracker:
         if gone.any():
             self._snapshot = None
             self.stats["tracks_dropped"] += int(gone.sum())
-            self._s = self._s.take(~gone)
+            self._s.keep(~gone)
 
     # ------------------------------------------------------------------ internals
     @staticmethod
@@ -364,11 +418,16 @@ class Tracker:
         # Cost = negative log-likelihood (up to a constant): d² + ln|S|. Leaving a track without
         # a report costs the gate plus its typical ln|S|.
         # (R: the mean of the track's own gated reports, so no other report changes it)
-        r_sum = np.zeros((n, 3, 3))
-        np.add.at(r_sum, pairs.track, Rb[pairs.report])
-        cnt = np.maximum(np.bincount(pairs.track, minlength=n), 1)
-        miss_cost = self.config.gate_chi2 + np.log(
-            det_sym3(s.P[:, :3, :3] + r_sum / cnt[:, None, None]))
+        # Only gated tracks need it; ``gate`` returns pairs sorted by track, so each track's
+        # reports are one run and their sum a segment sum, in the order np.add.at would add.
+        tr = pairs.track
+        start = np.flatnonzero(np.r_[True, tr[1:] != tr[:-1]])
+        ut = tr[start]
+        r_sum = np.add.reduceat(Rb[pairs.report], start, axis=0)
+        cnt = np.diff(np.r_[start, tr.size])
+        miss_cost = np.zeros(n)
+        miss_cost[ut] = self.config.gate_chi2 + np.log(
+            det_sym3(s.P[ut, :3, :3] + r_sum / cnt[:, None, None]))
         cost = pairs.d2 + pairs.log_det_s
         # Confirmed tracks choose first, tentative tracks share what is left. In one joint
         # problem a young track next to a coasting confirmed one can take the target's report
@@ -503,26 +562,26 @@ class Tracker:
         self, gidx: I64, t0: F64, z0: F64, R0: F64, ev: F64 | None, assoc: I64
     ) -> None:
         cfg = self.config
-        k, n_mod = gidx.size, self._models.n_models
+        k = gidx.size
         s, o = self._s, self._o
-        new = _Store(n_mod, np.zeros((k, s.f.shape[1])),
-                     self._next_id + np.arange(k, dtype=np.int64),
-                     ev[gidx].copy() if ev is not None else np.zeros((k, s.ev.shape[1])))
+        ids = self._next_id + np.arange(k, dtype=np.int64)
         self._next_id += k
+        r0 = s.append(ids, ev[gidx] if ev is not None else 0.0)
+        sl = slice(r0, r0 + k)
         # One-report start: position from the report, velocity unknown (zero mean, wide).
         P = np.zeros((k, 6, 6))
         P[:, :3, :3] = R0
         sv = cfg.init_velocity_sigma_m_s
         P[:, 3, 3] = P[:, 4, 4] = sv * sv
         P[:, 5, 5] = cfg.init_vertical_velocity_sigma_m_s**2
-        new.xm[:, :, :3] = z0[:, None, :]
-        new.Pm[...] = P[:, None]
-        new.mu[...] = self._mu0
-        new.x[:, :3] = z0
-        new.P[...] = P
-        new.x_out[:, :3] = z0
-        new.P_out[...] = P
-        f = new.f
+        s.xm[sl, :, :3] = z0[:, None, :]
+        s.Pm[sl] = P[:, None]
+        s.mu[sl] = self._mu0
+        s.x[sl, :3] = z0
+        s.P[sl] = P
+        s.x_out[sl, :3] = z0
+        s.P_out[sl] = P
+        f = s.f[sl]
         f[:, o["t"]] = t0
         f[:, o["t_out"]] = t0
         f[:, o["t_first"]] = t0
@@ -531,8 +590,7 @@ class Tracker:
         f[:, o["n_upd"]] = 1.0
         f[:, o["status"]] = TrackStatus.TENTATIVE
         f[:, o["hit"]] = 1.0
-        s.extend(new)
-        assoc[gidx] = new.id
+        assoc[gidx] = ids
         self.stats["tracks_started"] += k
         self.stats["reports_used"] += k
 
@@ -584,4 +642,4 @@ class Tracker:
             self.stats["tracks_confirmed"] += int(np.count_nonzero(newly))
         if not keep.all():
             self.stats["tracks_deleted"] += int(keep.size - np.count_nonzero(keep))
-            self._s = s.take(keep)
+            s.keep(keep)
