@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import numba as nb
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -23,6 +24,17 @@ __all__ = ["Tracker"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+
+
+@nb.njit(cache=True)
+def _squeeze_rows(a: F64, keep: NDArray[np.bool_], i0: int) -> None:  # pragma: no cover
+    """Move the rows ``r >= i0`` of ``a`` with ``keep[r]`` down over the deleted ones, in order."""
+    w = i0
+    for r in range(i0, keep.shape[0]):
+        if keep[r]:
+            if w != r:
+                a[w] = a[r]
+            w += 1
 
 
 class _Store:
@@ -146,14 +158,13 @@ class _Store:
         idx = np.flatnonzero(keep)
         if idx.size == self.n:
             return
-        # Rows before the first deleted one stay put: only the tail moves.
+        # Rows before the first deleted one stay put: only the tail moves, row by row in
+        # place (a gather into a temporary would copy it twice).
         i0 = int(np.argmin(keep))
-        mv = idx[i0:]
-        k = idx.size
-        self._f[i0:k] = self._f[mv]
-        self._id[i0:k] = self._id[mv]
-        self._ev[i0:k] = self._ev[mv]
-        self.n = k
+        kp = np.ascontiguousarray(keep, dtype=np.bool_)
+        for a in (self._f, self._id.reshape(-1, 1), self._ev):
+            _squeeze_rows(a, kp, i0)
+        self.n = idx.size
 
 
 _MAX_SENSORS = 52  # sensor bits kept per track in a float64 column (exact below 2**53)
