@@ -1,9 +1,12 @@
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numba import njit
 from scipy import stats
+from scipy.special import ndtri
 
-from bastion.rng import Streams
+from bastion.rng import Streams, stream_bits, stream_uniform
 
 
 def test_same_key_same_numbers_whatever_the_batch():
@@ -107,3 +110,84 @@ def test_bits_match_the_reference_definition(seed, rep, entity, counter, slot):
     ref = _reference_bits(_key(seed, rep, "radar/0"), e, counter, np.array([slot, 0]))
     assert got.shape == (len(entity), 2)
     assert np.array_equal(got, ref)
+
+
+def _reference_uniform(bits):
+    return ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
+
+
+_SHAPES = st.sampled_from([(), (1,), (5,), (5, 1), (1, 3), (5, 3), (2, 5, 3), (1, 1, 3)])
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32), shapes=st.tuples(_SHAPES, _SHAPES, _SHAPES, _SHAPES),
+       scalar=st.tuples(st.booleans(), st.booleans(), st.booleans(), st.booleans()),
+       data=st.data())
+def test_block_draws_broadcast_like_numpy(seed, shapes, scalar, data):
+    # every operand may be a Python int, a 0-d or an n-d array; the result must be the
+    # reference bits of the broadcast keys, in NumPy's broadcast shape
+    from bastion.rng import RepStreams, _key
+
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        return
+    reps = np.array([4, 9, 2])
+    block = RepStreams(seed, reps)
+    rng = np.random.default_rng(seed)
+    highs = (3, 2**40, 2**30, 256)
+    ops = []
+    for sh, sc, hi in zip(shapes, scalar, highs, strict=True):
+        a = rng.integers(0, hi, sh)
+        ops.append(int(a.ravel()[0]) if sc else a)
+    b, e, c, s = ops
+    keys = np.array([_key(seed, int(r), "radar/1") for r in reps], dtype=np.uint64)
+    want = _reference_bits(keys[np.asarray(b)], e, c, s).reshape(
+        np.broadcast_shapes(*(np.shape(x) for x in ops)))
+    got = block.bits("radar/1", b, e, c, s)
+    assert got.shape == want.shape
+    assert np.array_equal(got, want)
+    u = block.uniform("radar/1", b, e, c, s)
+    assert np.array_equal(u, _reference_uniform(want))
+    assert np.array_equal(block.normal("radar/1", b, e, c, s), ndtri(_reference_uniform(want)))
+    if data.draw(st.booleans()):  # the one-replication streams read the same numbers
+        bb = int(np.asarray(b).ravel()[0])
+        alone = Streams(seed, int(reps[bb])).bits("radar/1", e, c, s)
+        assert np.array_equal(alone, _reference_bits(keys[bb], e, c, s).reshape(
+            np.broadcast_shapes(*(np.shape(x) for x in (e, c, s)))))
+
+
+def test_draw_result_types_and_index_errors():
+    from bastion.rng import RepStreams
+
+    s = Streams(3, 1)
+    assert isinstance(s.uniform("x", 5, 2), np.float64)
+    assert isinstance(s.normal("x", 5, 2), np.float64)
+    assert s.bits("x", 5, 2).shape == () and s.bits("x", 5, 2).dtype == np.uint64
+    assert s.uniform("x", np.arange(3), 2).dtype == np.float64
+    assert s.uniform("x", np.arange(0), 2).shape == (0,)
+    block = RepStreams(3, [1, 7])
+    # a negative block position counts from the end, as the NumPy gather did
+    assert np.array_equal(block.uniform("x", -1, 5, 2), Streams(3, 7).uniform("x", 5, 2))
+    with pytest.raises(IndexError):
+        block.uniform("x", np.array([0, 2]), 5, 2)
+    with pytest.raises(OverflowError):
+        s.uniform("x", 2**64, 0)
+    with pytest.raises(ValueError):
+        block.uniform("x", np.zeros(3, np.int64), np.arange(4), 0)
+
+
+@njit
+def _one_draw(key, entity, counter, slot):
+    return stream_bits(key, entity, counter, slot), stream_uniform(key, entity, counter, slot)
+
+
+@settings(max_examples=50, deadline=None)
+@given(key=st.integers(0, 2**64 - 1), entity=st.integers(-(2**40), 2**62),
+       counter=st.integers(0, 2**40), slot=st.integers(0, 255))
+def test_compiled_single_draw_matches_the_reference(key, entity, counter, slot):
+    # the per-number functions other kernels (the sensors) draw with
+    bits, u = _one_draw(np.uint64(key), entity, counter, slot)
+    want = _reference_bits(np.uint64(key), entity, counter, slot)[0]
+    assert np.uint64(bits) == want
+    assert u == _reference_uniform(np.atleast_1d(want))[0]

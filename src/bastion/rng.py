@@ -29,10 +29,12 @@ from typing import Any
 
 import numba as nb
 import numpy as np
+from numba import types
+from numba.extending import overload
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtri
 
-__all__ = ["RepStreams", "Streams", "subsystem_id"]
+__all__ = ["RepStreams", "Streams", "stream_bits", "stream_uniform", "subsystem_id"]
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -55,6 +57,17 @@ def _key(seed: int, replication: int, subsystem: str) -> np.uint64:
     return np.uint64(ss.generate_state(1, dtype=np.uint64)[0])
 
 
+@lru_cache(maxsize=4096)
+def _key_table(seed: int, replication: int, subsystem: str) -> NDArray[np.uint64]:
+    # the one-replication key as a table of one, read at block position 0 by the kernels
+    return np.array([_key(seed, replication, subsystem)], dtype=np.uint64)
+
+
+def _ndtri(u: Any) -> Any:
+    # inverse normal CDF in place on the fresh array of uniforms (the same ufunc, no copy)
+    return ndtri(u, out=u) if type(u) is np.ndarray else ndtri(u)
+
+
 class Streams:
     """The random streams of one replication of one scenario."""
 
@@ -70,20 +83,21 @@ class Streams:
         self, subsystem: str, entity: ArrayLike, counter: ArrayLike, slot: ArrayLike = 0
     ) -> NDArray[np.uint64]:
         """64 random bits per broadcast (entity, counter, slot)."""
-        return _bits(_key(self.seed, self.replication, subsystem), entity, counter, slot)
+        return _draw(_key_table(self.seed, self.replication, subsystem), 0, entity, counter,
+                     slot, False)
 
     def uniform(
         self, subsystem: str, entity: ArrayLike, counter: ArrayLike, slot: ArrayLike = 0
     ) -> NDArray[np.float64]:
         """Uniform numbers in the open interval (0, 1)."""
-        b = self.bits(subsystem, entity, counter, slot)
-        return ((b >> np.uint64(11)).astype(np.float64) + 0.5) * _TWO_M53
+        return _draw(_key_table(self.seed, self.replication, subsystem), 0, entity, counter,
+                     slot, True)
 
     def normal(
         self, subsystem: str, entity: ArrayLike, counter: ArrayLike, slot: ArrayLike = 0
     ) -> NDArray[np.float64]:
         """Standard normal numbers (inverse CDF of :meth:`uniform`)."""
-        return ndtri(self.uniform(subsystem, entity, counter, slot))
+        return _ndtri(self.uniform(subsystem, entity, counter, slot))
 
     def generator(self, subsystem: str, entity: int = 0) -> np.random.Generator:
         """A stateful generator for set-up draws of (subsystem, entity) in this replication."""
@@ -94,31 +108,103 @@ class Streams:
         return np.random.Generator(np.random.PCG64(ss))
 
 
-def _bits(key: ArrayLike, entity: ArrayLike, counter: ArrayLike, slot: ArrayLike
-          ) -> NDArray[np.uint64]:
-    k = np.asarray(key, dtype=np.uint64)
-    e = np.asarray(entity, dtype=np.int64)
-    c = np.asarray(counter, dtype=np.int64)
-    s = np.asarray(slot, dtype=np.int64)
-    shape = np.broadcast_shapes(k.shape, e.shape, c.shape, s.shape)
-    out = np.empty(shape, dtype=np.uint64)
+_I64_MIN, _I64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def _shape2(x: tuple[int, ...], y: tuple[int, ...]) -> tuple[int, ...]:
+    # NumPy's broadcast of two shapes, written out for the 1-D/2-D cases the streams see
+    # (np.broadcast_shapes costs more than the draw itself for a few hundred numbers);
+    # anything else, including an incompatible pair, is left to NumPy and its error.
+    if len(x) <= 2 and len(y) <= 2:
+        if len(x) < len(y):
+            x, y = y, x
+        if len(y) < len(x):
+            y = (1,) * (len(x) - len(y)) + y
+        out = []
+        for a, b in zip(x, y, strict=True):
+            if a == b or b == 1:
+                out.append(a)
+            elif a == 1:
+                out.append(b)
+            else:
+                break
+        else:
+            return tuple(out)
+    return np.broadcast_shapes(x, y)
+
+
+def _draw(keys: NDArray[np.uint64], b: Any, entity: ArrayLike, counter: ArrayLike,
+          slot: ArrayLike, uniform: bool) -> Any:
+    """Bits (or uniforms) for the streams keyed ``keys[b]``, broadcast like NumPy over
+    (b, entity, counter, slot); a result of shape () is returned as a NumPy scalar for
+    uniforms (as the ufunc arithmetic on a 0-d array used to) and as a 0-d array for bits."""
+    # Python-side cost is most of a draw of a few numbers: one pass over the operands. A
+    # Python int in int64 range (or a 0-d array's value) goes to the kernel as it is;
+    # anything else converts exactly as before (np.asarray to int64).
+    ops = [b, entity, counter, slot]
+    shape: tuple[int, ...] = ()
+    arrays = False
+    for n in range(4):
+        x = ops[n]
+        if type(x) is int and _I64_MIN <= x <= _I64_MAX:
+            continue
+        a = np.asarray(x, dtype=np.int64)
+        if a.ndim == 0:
+            ops[n] = int(a)
+            continue
+        ops[n] = a
+        if not arrays:
+            shape, arrays = a.shape, True
+        elif a.shape != shape:
+            shape = _shape2(shape, a.shape)
+    if not arrays:
+        if uniform:
+            return np.float64(_uniform_one(keys, *ops))
+        return np.array(_bits_one(keys, *ops), dtype=np.uint64)
+    out = np.empty(shape, dtype=np.float64 if uniform else np.uint64)
     if out.size:
-        _bits_kernel(*_flat(k, shape), *_flat(e, shape), *_flat(c, shape), *_flat(s, shape),
-                     out.reshape(-1))
+        # the kernels see ints and 2-D arrays only (few compiled variants): a 1-D operand is
+        # one row (trailing axes align), more than two axes are materialised as rows of the
+        # last axis (rare)
+        if len(shape) > 2:
+            for n in range(4):
+                if type(ops[n]) is not int:
+                    ops[n] = np.broadcast_to(ops[n], shape).reshape(-1, shape[-1])
+            flat = out.reshape(-1, shape[-1])
+        else:
+            for n in range(4):
+                if type(ops[n]) is not int and ops[n].ndim == 1:
+                    ops[n] = ops[n].reshape(1, -1)
+            flat = out if len(shape) == 2 else out.reshape(1, -1)
+        if uniform:
+            _uniform_kernel(keys, *ops, flat)
+        else:
+            _bits_kernel(keys, *ops, flat)
     return out
 
 
-def _flat(a: NDArray[Any], shape: tuple[int, ...]) -> tuple[NDArray[Any], int]:
-    # (flat values, step): a single value is read with step 0 instead of being broadcast, the
-    # common case (one key, one counter); only a partial broadcast is materialised.
-    if a.size == 1:
-        return a.reshape(1), 0
-    if a.shape == shape:
-        return a.reshape(-1), 1
-    return np.broadcast_to(a, shape).ravel(), 1
+def _at(a, i, j):  # pragma: no cover - replaced by the overload below in compiled code
+    raise NotImplementedError
 
 
-@nb.njit(cache=True)
+@overload(_at)
+def _at_impl(a, i, j):
+    # Element (i, j) of operand a broadcast against the 2-D output, NumPy style (a length-1
+    # axis repeated): compiled per kind of operand instead of a broadcast copy per call.
+    # Shapes were checked compatible by the caller, so an axis is either 1 long or as long
+    # as the output's.
+    if isinstance(a, types.Integer):
+        def scalar(a, i, j):
+            return a
+        return scalar
+    if isinstance(a, types.Array) and a.ndim == 2:
+        def rows(a, i, j):
+            return a[min(i, a.shape[0] - 1), min(j, a.shape[1] - 1)]
+        return rows
+    return None
+
+
+@nb.njit(cache=True, inline="always")
 def _mix1(z):  # pragma: no cover - compiled
     # SplitMix64 finaliser on one uint64 (wraps modulo 2**64)
     z ^= z >> np.uint64(30)
@@ -129,15 +215,66 @@ def _mix1(z):  # pragma: no cover - compiled
     return z
 
 
+@nb.njit(cache=True, inline="always")
+def stream_bits(key, entity, counter, slot):  # pragma: no cover - compiled
+    """(uint64 key, int64 entity, int64 counter, int64 slot) -> uint64: the stream definition
+    for one number, callable from other compiled kernels (sensors draw inside their own
+    loops; their on-disk cache does not see an edit here, see sensors/kernels.py).
+    tests/test_rng.py checks it against a NumPy transcription."""
+    z = _mix1(np.uint64(entity) * _GAMMA ^ key)  # the entity's stream key
+    ctr = (np.uint64(counter) << np.uint64(_SLOT_BITS)) | np.uint64(slot)
+    return _mix1(z + (ctr + np.uint64(1)) * _M3)
+
+
+@nb.njit(cache=True, inline="always")
+def stream_uniform(key, entity, counter, slot):  # pragma: no cover - compiled
+    """One uniform in (0, 1) from :func:`stream_bits`: the top 53 bits, centred in their
+    cell (exact in float64, the same number the NumPy expression gave)."""
+    return (float(stream_bits(key, entity, counter, slot) >> np.uint64(11)) + 0.5) * _TWO_M53
+
+
+def _key_index(keys, b):  # pragma: no cover - compiled helper
+    raise NotImplementedError
+
+
+@overload(_key_index)
+def _key_index_impl(keys, b):
+    # keys[b] with NumPy's rules for an integer index (negative counts from the end, out of
+    # range is an IndexError) — the gather used to be a NumPy fancy index.
+    def impl(keys, b):
+        n = keys.shape[0]
+        if b < -n or b >= n:
+            raise IndexError("block position out of range")
+        return keys[b + n if b < 0 else b]
+    return impl
+
+
 @nb.njit(cache=True)
-def _bits_kernel(k, dk, e, de, c, dc, s, ds, out):  # pragma: no cover - compiled
+def _bits_kernel(keys, b, e, c, s, out):  # pragma: no cover - compiled
     # One compiled pass instead of a dozen NumPy calls: random draws are many and small
     # (a scan's detections, a handful of engagements), so per-call cost is what counts.
-    # (tests/test_rng.py checks the bits against a NumPy transcription of the definition)
     for i in range(out.shape[0]):
-        z = _mix1(np.uint64(e[i * de]) * _GAMMA ^ k[i * dk])  # the entity's stream key
-        ctr = (np.uint64(c[i * dc]) << np.uint64(_SLOT_BITS)) | np.uint64(s[i * ds])
-        out[i] = _mix1(z + (ctr + np.uint64(1)) * _M3)
+        for j in range(out.shape[1]):
+            out[i, j] = stream_bits(_key_index(keys, _at(b, i, j)), _at(e, i, j),
+                                    _at(c, i, j), _at(s, i, j))
+
+
+@nb.njit(cache=True)
+def _bits_one(keys, b, e, c, s):  # pragma: no cover - compiled
+    return stream_bits(_key_index(keys, b), e, c, s)
+
+
+@nb.njit(cache=True)
+def _uniform_one(keys, b, e, c, s):  # pragma: no cover - compiled
+    return stream_uniform(_key_index(keys, b), e, c, s)
+
+
+@nb.njit(cache=True)
+def _uniform_kernel(keys, b, e, c, s, out):  # pragma: no cover - compiled
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = stream_uniform(_key_index(keys, _at(b, i, j)), _at(e, i, j),
+                                       _at(c, i, j), _at(s, i, j))
 
 
 class RepStreams:
@@ -155,7 +292,9 @@ class RepStreams:
         self.replications = reps
         self._keys: dict[str, NDArray[np.uint64]] = {}
 
-    def _key(self, subsystem: str) -> NDArray[np.uint64]:
+    def keys(self, subsystem: str) -> NDArray[np.uint64]:
+        """(B,) stream key of ``subsystem`` for each block position, for compiled callers that
+        draw with :func:`stream_uniform` inside their own loops (do not modify)."""
         k = self._keys.get(subsystem)
         if k is None:
             k = np.array([_key(self.seed, int(r), subsystem) for r in self.replications],
@@ -165,13 +304,12 @@ class RepStreams:
 
     def bits(self, subsystem: str, b: ArrayLike, entity: ArrayLike, counter: ArrayLike,
              slot: ArrayLike = 0) -> NDArray[np.uint64]:
-        return _bits(self._key(subsystem)[np.asarray(b, dtype=np.int64)], entity, counter, slot)
+        return _draw(self.keys(subsystem), b, entity, counter, slot, False)
 
     def uniform(self, subsystem: str, b: ArrayLike, entity: ArrayLike, counter: ArrayLike,
                 slot: ArrayLike = 0) -> NDArray[np.float64]:
-        bits = self.bits(subsystem, b, entity, counter, slot)
-        return ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * _TWO_M53
+        return _draw(self.keys(subsystem), b, entity, counter, slot, True)
 
     def normal(self, subsystem: str, b: ArrayLike, entity: ArrayLike, counter: ArrayLike,
                slot: ArrayLike = 0) -> NDArray[np.float64]:
-        return ndtri(self.uniform(subsystem, b, entity, counter, slot))
+        return _ndtri(self.uniform(subsystem, b, entity, counter, slot))

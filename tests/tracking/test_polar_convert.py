@@ -87,3 +87,44 @@ def test_bad_polar_input_rejected():
         polar_to_enu(SENSOR, [-1.0], [0.0], [0.0], 1.0, 1e-3, 1e-3)
     with pytest.raises(ValueError):
         polar_to_enu([0.0, 0.0], [1.0], [0.0], [0.0], 1.0, 1e-3, 1e-3)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), m=st.integers(0, 40))
+def test_scalar_and_per_report_sigmas_give_the_same_bits(seed, m):
+    # one sensor's sigmas are converted once per call, per-report ones per row: same numbers
+    rng = np.random.default_rng(seed)
+    r, a, e = rng.uniform(0, 3e4, m), rng.uniform(-4, 4, m), rng.uniform(-1.5, 1.5, m)
+    s_r, s_a, s_e = 12.0, 0.004, 0.009
+    z1, R1 = polar_to_enu(SENSOR, r, a, e, s_r, s_a, s_e)
+    z2, R2 = polar_to_enu(SENSOR, r, a, e, np.full(m, s_r), np.full(m, s_a), np.full(m, s_e))
+    assert np.array_equal(z1, z2) and np.array_equal(R1, R2)
+    # mixed per-report sigmas: each row is the conversion of that row alone
+    sa = rng.uniform(1e-4, 0.05, m)
+    z3, R3 = polar_to_enu(SENSOR, r, a, e, s_r, sa, s_e)
+    for i in range(m):
+        zi, Ri = polar_to_enu(SENSOR, r[i:i + 1], a[i:i + 1], e[i:i + 1], s_r, sa[i], s_e)
+        assert np.array_equal(z3[i], zi[0]) and np.array_equal(R3[i], Ri[0])
+
+
+def test_bad_input_reported_in_the_documented_order():
+    ok = dict(range_m=[1.0, 2.0], azimuth_rad=[0.0, 0.1], elevation_rad=[0.0, 0.1],
+              sigma_range_m=1.0, sigma_azimuth_rad=1e-3, sigma_elevation_rad=1e-3)
+    cases = [
+        (dict(azimuth_rad=[0.0, np.inf], range_m=[-1.0, np.nan]), "range_m contains"),
+        (dict(azimuth_rad=[0.0, np.inf], range_m=[-1.0, 2.0]), "azimuth_rad contains"),
+        (dict(elevation_rad=[np.nan, 0.0], sigma_range_m=-1.0), "elevation_rad contains"),
+        (dict(sigma_range_m=[1.0, np.inf]), "sigma_range_m contains"),
+        (dict(sigma_azimuth_rad=np.nan), "sigma_azimuth_rad contains"),
+        (dict(sigma_elevation_rad=-np.inf, sigma_range_m=-1.0), "sigma_elevation_rad contains"),
+        (dict(sigma_elevation_rad=-1e-3), "non-negative"),
+        (dict(sigma_azimuth_rad=[1e-3, 1e-3, 1e-3]), "broadcast"),
+    ]
+    for bad, message in cases:
+        with pytest.raises(ValueError, match=message):
+            polar_to_enu(SENSOR, **{**ok, **bad})
+    with pytest.raises(ValueError, match="sensor_enu"):
+        polar_to_enu([0.0, np.nan, 0.0], **{**ok, "range_m": [np.nan]})
+    # no report: nothing to check but the sensor
+    z, R = polar_to_enu(SENSOR, [], [], [], np.nan, -1.0, 0.0)
+    assert z.shape == (0, 3) and R.shape == (0, 3, 3)

@@ -8,16 +8,18 @@ from numpy.typing import ArrayLike, NDArray
 
 from bastion.scenario.schema import LatLon
 
-__all__ = ["EARTH_RADIUS_M", "Frame", "radar_horizon_m"]
+__all__ = ["EARTH_RADIUS_M", "RADIO_EARTH_RADIUS_M", "Frame", "radar_horizon_m"]
 
 EARTH_RADIUS_M = 6_371_000.0
 # Standard refraction: radio waves bend so the horizon is that of a 4/3-radius earth.
 _K_REFRACTION = 4.0 / 3.0
+# The effective radius that horizon is computed with (the radar's compiled scan uses it too).
+RADIO_EARTH_RADIUS_M = _K_REFRACTION * EARTH_RADIUS_M
 
 
 def radar_horizon_m(h1_m: ArrayLike, h2_m: ArrayLike) -> NDArray[np.float64]:
     """Line-of-sight range between heights h1 and h2 over a smooth 4/3 earth."""
-    re = _K_REFRACTION * EARTH_RADIUS_M
+    re = RADIO_EARTH_RADIUS_M
     h1 = np.maximum(np.asarray(h1_m, dtype=float), 0.0)
     h2 = np.maximum(np.asarray(h2_m, dtype=float), 0.0)
     return np.sqrt(2 * re * h1) + np.sqrt(2 * re * h2)

@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bastion.rng import RepStreams
+from bastion.sensors.kernels import gather_rows, next_scan, nondecreasing
 
 __all__ = ["CLASSES", "BlockView", "Detections", "K", "PeriodicSensor", "class_loglik"]
 
@@ -71,6 +72,7 @@ class Detections:
 
     @staticmethod
     def concat(batches: list[Detections]) -> Detections:
+        """The batches' reports in one batch, stably sorted by time."""
         batches = [b for b in batches if b.m]
         if not batches:
             return Detections.empty()
@@ -79,8 +81,10 @@ class Detections:
         else:
             out = Detections(*(np.concatenate([getattr(b, f) for b in batches]) for f in
                                _FIELDS))
+        if nondecreasing(out.t_s):
+            return out  # already in order (a sensor's own batch is): the sort is the identity
         order = np.argsort(out.t_s, kind="stable")
-        return Detections(*(getattr(out, f)[order] for f in _FIELDS))
+        return Detections(*gather_rows(order, *(getattr(out, f) for f in _FIELDS)))
 
 
 class PeriodicSensor:
@@ -106,13 +110,12 @@ class PeriodicSensor:
         """Every scan of the stepping replications that completes by ``t1_s``."""
         out = []
         while True:
-            due = view.stepping & ((self.counter + 1) * self.period <= t1_s + 1e-9)
-            if not due.any():
+            # the earliest scan still due and the positions it is due for (one compiled pass)
+            found, k, group = next_scan(self.counter, self.period, view.stepping, t1_s)
+            if not found:
                 break
-            k = int(self.counter[due].min())
-            group = due & (self.counter == k)
-            out.append(self._emit(air, t1_s, view, k, group))
-            self.counter[group] += 1
+            out.append(self._emit(air, t1_s, view, int(k), group))
+            self.counter += group
         return Detections.concat(out)
 
     def _emit(self, air: Any, t1_s: float, view: BlockView, k: int,

@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 
 from bastion.scenario.schema import EOIR
 from bastion.sensors.base import BlockView, K
+from bastion.sensors.kernels import eoir_candidates, eoir_reported
 from bastion.sensors.point import PointSensor
 from bastion.world.air import AirState
 
@@ -32,6 +33,7 @@ class EOIRSensor(PointSensor):
         conf = np.full((K, K), (1 - pc) / (K - 1))
         np.fill_diagonal(conf, pc)
         self.confusion = conf  # P(reported class j | true class i)
+        self.cum_confusion = np.cumsum(conf, axis=1)
         self.reset(1)
 
     def reset(self, n_block: int) -> None:
@@ -55,21 +57,14 @@ class EOIRSensor(PointSensor):
 
     def _candidates(self, air: AirState, t_k: float, k: int, view: BlockView,
                     group: NDArray[np.bool_]):
-        on = group & (self.cue_track >= 0) & (self.cue_t + self.cfg.slew_time_s <= t_k) & (
-            t_k < self.busy_until)
-        if not on.any():
-            return np.zeros(0, np.int64), np.zeros(0), np.zeros((0, K))
-        idx = self._in_range(air, self.range_m, view, on)
-        b = view.row_block[idx]
-        look = self.cue_pos[b] + self.cue_vel[b] * (t_k - self.cue_t[b])[:, None]
-        d = np.linalg.norm(air.pos[idx] - look, axis=1)
-        idx = idx[d <= _FOV_M]
+        idx = eoir_candidates(air.airborne, group, view.row_block, air.pos, self.pos,
+                              self.range_m**2, self.cue_track, self.cue_t, self.cue_pos,
+                              self.cue_vel, self.busy_until, self.cfg.slew_time_s, t_k, _FOV_M)
         if idx.size == 0:
-            return idx, np.zeros(0), np.zeros((0, K))
+            return idx, self.cfg.pd, np.zeros((0, K))
         # the class report: a draw against the true row of the confusion matrix
-        u = view.streams.uniform(self.key, view.row_block[idx],
-                                 view.row_local[idx], k, 7)
-        cum = np.cumsum(self.confusion[air.kind[idx]], axis=1)
-        reported = (u[:, None] > cum).sum(axis=1).clip(0, K - 1)
+        reported = eoir_reported(idx, air.kind, self.cum_confusion,
+                                 view.streams.keys(self.key), view.row_block, view.row_local,
+                                 k)
         ev = np.log(self.confusion[:, reported].T)  # log P(report | each class)
-        return idx, np.full(idx.size, self.cfg.pd), ev
+        return idx, self.cfg.pd, ev

@@ -11,13 +11,14 @@ from numpy.typing import NDArray
 
 from bastion.scenario.schema import IFF
 from bastion.sensors.base import BlockView
-from bastion.sensors.point import PointSensor, evidence_rows
+from bastion.sensors.point import PointSensor, evidence_row
 from bastion.world.air import AirState, Kind
 
 __all__ = ["IFFSensor"]
 
 _LIKELIHOOD = (1e-4, 1e-4, 1.0)  # a valid mode-4/5 reply is all but proof of a friend
 _SIGMA_M = 60.0  # ASSUMED: secondary-radar position error
+_EVIDENCE = evidence_row(_LIKELIHOOD)
 
 
 class IFFSensor(PointSensor):
@@ -29,7 +30,6 @@ class IFFSensor(PointSensor):
 
     def _candidates(self, air: AirState, t_k: float, k: int, view: BlockView,
                     group: NDArray[np.bool_]):
-        idx = self._in_range(air, self.cfg.range_m, view, group)
-        idx = idx[(air.kind[idx] == Kind.OWN) & air.transponder[idx]]
-        return idx, np.full(idx.size, self.cfg.reply_probability), evidence_rows(
-            idx.size, _LIKELIHOOD)
+        idx = self._in_range(air, self.cfg.range_m, view, group, sel=air.transponder,
+                             kind=Kind.OWN)
+        return idx, self.cfg.reply_probability, _EVIDENCE

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import ndtri
 
 from bastion.sensors.base import BlockView, Detections, K, PeriodicSensor
+from bastion.sensors.kernels import point_detect, point_in_range
 from bastion.world.air import AirState
 
-__all__ = ["PointSensor"]
+__all__ = ["PointSensor", "evidence_row"]
 
 
 class PointSensor(PeriodicSensor):
@@ -28,13 +30,14 @@ class PointSensor(PeriodicSensor):
         self.period = period_s
         self.sigma = sigma_m
         self.key = f"{self.kind}/{index}"
+        self.R0 = np.eye(3) * self.sigma**2  # every report's covariance
         self.reset(1)
 
     def _candidates(self, air: AirState, t_k: float, k: int, view: BlockView,
                     group: NDArray[np.bool_]
-                    ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
-        """(rows, detection probability, evidence (n, K)) of objects this sensor could report
-        in the block positions of ``group``."""
+                    ) -> tuple[NDArray[np.int64], float, NDArray[np.float64]]:
+        """(rows, detection probability, evidence) of objects this sensor could report in the
+        block positions of ``group``; evidence is (n, K), or one (K,) row for all."""
         raise NotImplementedError
 
     def _emit(self, air: AirState, t1_s: float, view: BlockView, k: int,
@@ -43,26 +46,36 @@ class PointSensor(PeriodicSensor):
         idx, pd, ev = self._candidates(air, t_k, k, view, group)
         if idx.size == 0:
             return Detections.empty()
-        reps = view.row_block[idx]
-        hit = view.streams.uniform(self.key, reps, view.row_local[idx], k, 0) < pd
-        idx, ev, reps = idx[hit], ev[hit], reps[hit]
-        if idx.size == 0:
+        # detection draws, positions at the epoch and noise uniforms in one compiled pass
+        sel, rows, reps, p, u = point_detect(idx, pd, view.streams.keys(self.key),
+                                             view.row_block, view.row_local, k, air.pos,
+                                             air.vel, t1_s - t_k)
+        m = rows.size
+        if m == 0:
             return Detections.empty()
-        p = air.pos[idx] - air.vel[idx] * (t1_s - t_k)
-        z = p + self.sigma * view.streams.normal(self.key, reps[:, None],
-                                                 view.row_local[idx][:, None], k,
-                                                 np.array([1, 2, 3]))
-        m = idx.size
-        R = np.broadcast_to(np.eye(3) * self.sigma**2, (m, 3, 3)).copy()
-        return Detections(np.full(m, t_k), np.full(m, self.index, np.int64), z, R, ev,
-                          idx.astype(np.int64), view.row_block[idx])
+        z = ndtri(u, out=u)
+        z *= self.sigma
+        z += p  # p + σ·n
+        if ev.ndim == 1:
+            evidence = np.empty((m, K))
+            evidence[:] = ev
+        else:
+            evidence = ev[sel]
+        R = np.empty((m, 3, 3))
+        R[:] = self.R0
+        return Detections(np.full(m, t_k), np.full(m, self.index, np.int64), z, R, evidence,
+                          rows, reps)
 
     def _in_range(self, air: AirState, range_m: float, view: BlockView,
-                  group: NDArray[np.bool_]) -> NDArray[np.int64]:
-        idx = np.flatnonzero(air.airborne & group[view.row_block])
-        d2 = np.sum((air.pos[idx] - self.pos) ** 2, axis=1)
-        return idx[d2 <= range_m**2]
+                  group: NDArray[np.bool_], sel: NDArray[np.bool_] | None = None,
+                  kind: int = -1) -> NDArray[np.int64]:
+        """Airborne rows of the group's positions within range_m, optionally only those with
+        ``sel`` set and of ``kind``."""
+        airborne = air.airborne
+        return point_in_range(airborne, group, view.row_block, air.pos, self.pos, range_m**2,
+                              airborne if sel is None else sel, air.kind, kind)
 
 
-def evidence_rows(n: int, likelihood: tuple[float, ...]) -> NDArray[np.float64]:
-    return np.broadcast_to(np.log(np.asarray(likelihood, float)), (n, K)).copy()
+def evidence_row(likelihood: tuple[float, ...]) -> NDArray[np.float64]:
+    """log P(report | class) of a report that carries the same likelihoods for everyone."""
+    return np.log(np.asarray(likelihood, float))

@@ -13,11 +13,24 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import ndtri
 
-from bastion.scenario.geo import radar_horizon_m
+from bastion.scenario.geo import RADIO_EARTH_RADIUS_M, radar_horizon_m
 from bastion.scenario.schema import Radar
 from bastion.sensors.base import BlockView, Detections, K, PeriodicSensor
-from bastion.tracking import polar_to_enu
+from bastion.sensors.kernels import (
+    BASE,
+    EXPO,
+    RX,
+    RY,
+    SEL,
+    radar_finish,
+    radar_geometry,
+    radar_hits,
+    radar_near,
+    radar_pd_exponent,
+)
+from bastion.tracking.convert import raise_polar_error
 from bastion.world.air import AirState
 
 __all__ = ["RadarSensor", "swerling1_pd"]
@@ -47,6 +60,11 @@ class RadarSensor(PeriodicSensor):
         self.sig = np.array([cfg.sigma_range_m, math.radians(cfg.sigma_azimuth_deg),
                              math.radians(cfg.sigma_elevation_deg)])
         self.mask = np.array(cfg.mask, float).reshape(-1, 3)
+        # scalars of the compiled scan, computed as the NumPy expressions computed them
+        self.el_max = math.radians(cfg.elevation_coverage_deg)
+        self.h1 = float(radar_horizon_m(self.pos[2], 0.0))  # the radar's own horizon term
+        self.re2 = 2 * RADIO_EARTH_RADIUS_M
+        self.el_fa = math.radians(5.0)  # false alarms spread up to 5° elevation
         self.reset(1)
         self.period = cfg.scan_period_s
 
@@ -57,64 +75,31 @@ class RadarSensor(PeriodicSensor):
                                      / max(snr_floor, 1e-9)) ** 0.25
         return min(r, self.cfg.max_range_m)
 
-    def _polar(self, p: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
-        rel = p - self.pos
-        r = np.linalg.norm(rel, axis=1)
-        az = np.mod(np.arctan2(rel[:, 0], rel[:, 1]), 2 * np.pi)
-        el = np.arcsin(np.clip(rel[:, 2] / np.maximum(r, 1e-9), -1, 1))
-        return rel, r, az, el
-
     def _emit(self, air: AirState, t1_s: float, view: BlockView, k: int,
               group: NDArray[np.bool_]) -> Detections:
+        # The scan as compiled passes (sensors/kernels.py) with the transcendental functions
+        # between them in NumPy, as before, on the rows still in play.
         cfg = self.cfg
         t0 = k * self.period
-        idx = np.flatnonzero(air.airborne & group[view.row_block])
-        pos, vel = air.pos[idx], air.vel[idx]
-        _, r, az, _ = self._polar(pos)
-        near = r <= cfg.max_range_m
-        idx, pos, vel, az = idx[near], pos[near], vel[near], az[near]
+        pos = air.pos
+        idx, dx, dy = radar_near(air.airborne, group, view.row_block, pos, self.pos,
+                                 cfg.max_range_m)
         # the beam crosses azimuth az at t0 + az/2π·T: where was the target then?
-        t_b = t0 + az / (2 * np.pi) * self.period
-        pb = pos - vel * (t1_s - t_b)[:, None]
-        rel, r, az, el = self._polar(pb)
-        ok = (r <= radar_horizon_m(self.pos[2], pb[:, 2])) & (pb[:, 2] > 0)
-        ok &= el <= math.radians(cfg.elevation_coverage_deg)
-        for a0, a1, emin in self.mask:
-            a = np.degrees(az)
-            sector = (a >= a0) & (a <= a1) if a0 <= a1 else (a >= a0) | (a <= a1)
-            ok &= ~(sector & (np.degrees(el) < emin))
-        v_rad = np.einsum("ij,ij->i", vel, rel) / np.maximum(r, 1e-9)
-        ok &= np.abs(v_rad) >= cfg.min_radial_speed_mps
-        snr = self.snr90 * (air.rcs_m2[idx] / cfg.reference_rcs_m2) * (cfg.range_pd90_m / r) ** 4
-        pd = np.where(ok, swerling1_pd(snr, cfg.pfa), 0.0)
-        blk = view.row_block[idx]
-        hit = view.streams.uniform(self.key, blk, view.row_local[idx], k, 0) < pd
-        idx, r, az, el, t_b, blk = idx[hit], r[hit], az[hit], el[hit], t_b[hit], blk[hit]
-        noise = view.streams.normal(self.key, blk[:, None],
-                                    view.row_local[idx][:, None], k, np.array([1, 2, 3]))
-        rm = r + noise[:, 0] * self.sig[0]
-        azm = az + noise[:, 1] * self.sig[1]
-        elm = el + noise[:, 2] * self.sig[2]
+        f, rows = radar_geometry(idx, np.arctan2(dx, dy), pos, air.vel, air.rcs_m2, self.pos,
+                                 t0, self.period, t1_s, self.h1, self.re2,
+                                 cfg.min_radial_speed_mps, self.snr90, cfg.reference_rcs_m2,
+                                 cfg.range_pd90_m)
+        m = radar_pd_exponent(f, rows, np.arctan2(f[RX], f[RY]), np.arcsin(f[SEL]),
+                              f[BASE] ** 4, self.el_max, self.mask)
+        keys = view.streams.keys(self.key)
+        pd = np.power(cfg.pfa, f[EXPO, :m])  # swerling1_pd
+        h, u = radar_hits(f, rows, m, pd, keys, view.row_block, view.row_local, k)
         # false alarms: a Poisson count per replication, uniform over the range-azimuth cells
-        bs = np.flatnonzero(group)
-        n_fa = np.searchsorted(self.fa_cdf, view.streams.uniform(
-            self.key, bs, _CLUTTER, k, 0)).astype(np.int64)
-        total = int(n_fa.sum())
-        if total:
-            fb = np.repeat(bs, n_fa)
-            j = _CLUTTER + 1 + np.arange(total) - np.repeat(np.cumsum(n_fa) - n_fa, n_fa)
-            u = view.streams.uniform(self.key, fb[:, None], j[:, None], k,
-                                     np.array([1, 2, 3, 4]))
-            rm = np.concatenate([rm, 200.0 + u[:, 0] * (cfg.max_range_m - 200.0)])
-            az_fa = u[:, 1] * 2 * np.pi
-            azm = np.concatenate([azm, az_fa])
-            elm = np.concatenate([elm, u[:, 2] * math.radians(5.0)])
-            t_b = np.concatenate([t_b, t0 + az_fa / (2 * np.pi) * self.period])
-            idx = np.concatenate([idx, np.full(total, -1)])
-            blk = np.concatenate([blk, fb])
-        m = idx.size
-        if m == 0:
+        status, t_b, sensor, z, R, truth, rep = radar_finish(
+            f, rows, h, ndtri(u, out=u), group, keys, view.row_block, k, self.fa_cdf,
+            _CLUTTER, cfg.max_range_m, self.el_fa, t0, self.period, self.pos, self.sig,
+            self.index)
+        if t_b.size == 0:
             return Detections.empty()
-        z, R = polar_to_enu(self.pos, rm, azm, elm, *self.sig)
-        return Detections(t_b, np.full(m, self.index, np.int64), z, R, np.zeros((m, K)),
-                          idx.astype(np.int64), blk.astype(np.int64))
+        raise_polar_error(status)
+        return Detections(t_b, sensor, z, R, np.zeros((t_b.size, K)), truth, rep)

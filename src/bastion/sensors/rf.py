@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from bastion.scenario.schema import PassiveRF
 from bastion.sensors.base import BlockView
-from bastion.sensors.point import PointSensor, evidence_rows
+from bastion.sensors.point import PointSensor, evidence_row
 from bastion.world.air import AirState
 
 __all__ = ["RFSensor"]
@@ -19,6 +19,7 @@ __all__ = ["RFSensor"]
 # ASSUMED: a drone-protocol emitter is strong evidence of a drone; birds never emit; own
 # aircraft emit but on other protocols, which a DF network mostly rejects.
 _LIKELIHOOD = (0.9, 1e-4, 0.02)
+_EVIDENCE = evidence_row(_LIKELIHOOD)
 
 
 class RFSensor(PointSensor):
@@ -30,6 +31,5 @@ class RFSensor(PointSensor):
 
     def _candidates(self, air: AirState, t_k: float, k: int, view: BlockView,
                     group: NDArray[np.bool_]):
-        idx = self._in_range(air, self.cfg.range_m, view, group)
-        idx = idx[air.emits_rf[idx]]
-        return idx, np.full(idx.size, self.cfg.pd), evidence_rows(idx.size, _LIKELIHOOD)
+        idx = self._in_range(air, self.cfg.range_m, view, group, sel=air.emits_rf)
+        return idx, self.cfg.pd, _EVIDENCE
