@@ -13,9 +13,10 @@ all rows changes no value. (The polar conversion was compiled before and still i
 The arithmetic is written in the order the NumPy expressions evaluated it, ``fastmath``
 off, so every value is the one the NumPy code produced: a row norm or sum of squares adds
 ``(x² + y²) + z²`` as ``np.linalg.norm``/``np.sum(axis=1)`` do; the radial speed adds
-``(vx·x + vz·z) + vy·y``, the order of NumPy's einsum with AVX-512 (the three products in
-one vector, reduced as a tree) — tests/test_sensors.py checks it against np.einsum at the
-MTI threshold. Random numbers are drawn with :func:`bastion.rng.stream_uniform` for exactly
+``(vx·x + vz·z) + vy·y``, the order the einsum it replaced used with AVX-512 (the three
+products in one vector, reduced as a tree); being fixed here, it no longer depends on the
+CPU, and tests/test_sensors.py pins it at the MTI threshold. Random numbers are drawn with
+:func:`bastion.rng.stream_uniform` for exactly
 the (replication, entity, counter, slot) keys the NumPy code used; a draw whose value could
 not matter (a target already out of coverage, whose Pd was 0; a false alarm's unused fourth
 slot) is not made — the streams are counter-based, so skipping it changes no other number.
