@@ -10,16 +10,16 @@ from the libm ones compiled code calls, and the reports must stay bit-identical.
 functions are elementwise, so evaluating them on the rows that survive a cut rather than on
 all rows changes no value. (The polar conversion was compiled before and still is.)
 
-The arithmetic is written in the order the NumPy expressions evaluated it, ``fastmath``
-off, so every value is the one the NumPy code produced: a row norm or sum of squares adds
-``(x² + y²) + z²`` as ``np.linalg.norm``/``np.sum(axis=1)`` do; the radial speed adds
-``(vx·x + vz·z) + vy·y``, the order the einsum it replaced used with AVX-512 (the three
-products in one vector, reduced as a tree); being fixed here, it no longer depends on the
-CPU, and tests/test_sensors.py pins it at the MTI threshold. Random numbers are drawn with
-:func:`bastion.rng.stream_uniform` for exactly
-the (replication, entity, counter, slot) keys the NumPy code used; a draw whose value could
-not matter (a target already out of coverage, whose Pd was 0; a false alarm's unused fourth
-slot) is not made — the streams are counter-based, so skipping it changes no other number.
+The arithmetic is written in the order the NumPy expressions evaluated it, ``fastmath`` off,
+so every value is the one the NumPy code produced: a row norm or sum of squares adds ``(x² +
+y²) + z²`` as ``np.linalg.norm``/``np.sum(axis=1)`` do; the radial speed adds ``(vx·x +
+vz·z) + vy·y``, the order the einsum it replaced used with AVX-512 (the three products in
+one vector, reduced as a tree); being fixed here, it no longer depends on the CPU, and
+tests/test_sensors.py pins it at the MTI threshold. Random numbers are drawn with
+:func:`bastion.rng.stream_uniform` for exactly the (replication, entity, counter, slot) keys
+the NumPy code used; a draw whose value could not matter (a target already out of coverage,
+whose Pd was 0; a false alarm's unused fourth slot) is not made — the streams are
+counter-based, so skipping it changes no other number.
 
 Numba's on-disk cache is keyed by this file only: after editing the stream or polar
 functions compiled into these kernels (bastion.rng, bastion.tracking.convert), delete this
