@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.conftest import small_scenario
 
 from bastion.assess.threat import Threats
@@ -106,3 +108,48 @@ def test_plan_alone_leaves_a_covered_track_to_the_jammer():
     props = _plan_one(False, soft)
     assert soft[0] == 0.0
     assert props and props[0].track_row == 0
+
+
+def _soft_kill_hold_ref(t_s, doctrine, eff, radiating, xy, asset_xy, asset, time_to_go_s,
+                        soft_since_s):
+    """The array expressions the compiled soft_kill_hold replaced."""
+    n = xy.shape[0]
+    inside = np.zeros(n, bool)
+    protected = np.zeros(n, bool)
+    for j, _ in eff.jammers:
+        on = radiating[:, j]
+        if on.any():
+            r_j = jammer_radius_m(eff, j)
+            inside |= on & (np.linalg.norm(xy - eff.pos[j, :2], axis=1) <= r_j)
+            protected |= on & (np.linalg.norm(asset_xy[asset] - eff.pos[j, :2], axis=1) <= r_j)
+    soft_since_s[inside & np.isnan(soft_since_s)] = t_s
+    if not doctrine.soft_kill_first:
+        return np.zeros(n, bool)
+    waited = t_s - np.nan_to_num(soft_since_s, nan=t_s)
+    return protected & (waited < doctrine.soft_kill_wait_s) & (
+        time_to_go_s > doctrine.kinetic_reserve_s)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 80), first=st.booleans(),
+       two=st.booleans())
+def test_soft_kill_hold_matches_array_reference(seed, n, first, two):
+    sc = small_scenario(**{"doctrine.soft_kill_first": first})
+    eff, asset_xy = _effectors()
+    (j, jam), = eff.jammers
+    if two:  # a second jammer (a spoofer) elsewhere: footprints of both, either or none
+        eff.jammers = [(j, jam), (0, jam.model_copy(update={"mode": "spoof"}))]
+    rng = np.random.default_rng(seed)
+    asset_xy = np.vstack([asset_xy, rng.normal(0, 8000, (3, 2))])
+    r_j = jammer_radius_m(eff, j)
+    xy = eff.pos[j, :2] + rng.normal(0, r_j, (n, 2))
+    asset = rng.integers(0, asset_xy.shape[0], n)
+    ttg = rng.choice([0.0, 5.0, 30.0, 200.0, np.inf], n)
+    soft0 = np.where(rng.random(n) < 0.5, np.nan, rng.uniform(0, 100, n))
+    rad = rng.random((n, eff.radiating.size)) < 0.6
+    t = float(rng.choice([40.0, 100.0, 130.0]))
+    soft_new, soft_ref = soft0.copy(), soft0.copy()
+    hold = soft_kill_hold(t, sc.doctrine, eff, rad, xy, asset_xy, asset, ttg, soft_new)
+    want = _soft_kill_hold_ref(t, sc.doctrine, eff, rad, xy, asset_xy, asset, ttg, soft_ref)
+    assert hold.dtype == want.dtype and np.array_equal(hold, want)
+    assert soft_new.tobytes() == soft_ref.tobytes()

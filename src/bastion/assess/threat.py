@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from bastion.assess.kernels import threat_pick, threat_terms
+
 __all__ = ["Threats", "assess_threats"]
 
 _TURN_FRACTION = 0.05  # ASSUMED: cross-track uncertainty per metre flown
@@ -39,26 +41,11 @@ def assess_threats(
     if n == 0 or asset_xy.shape[0] == 0:
         z = np.zeros(n)
         return Threats(np.zeros(n, np.int64), z, np.full(n, np.inf), z, np.arange(n))
-    p = position[:, None, :2]
-    v = velocity[:, None, :2]
-    d = asset_xy[None, :, :] - p  # (n, A, 2)
-    v2 = np.maximum(np.sum(v * v, axis=2), 1e-6)
-    t_cpa = np.clip(np.sum(d * v, axis=2) / v2, 0.0, None)
-    # a descending track reaches the ground after h / |vz|
-    vz = velocity[:, 2]
-    t_ground = np.where(vz < -0.5, position[:, 2] / np.maximum(-vz, 1e-6), np.inf)
-    t_end = np.minimum(t_cpa, t_ground[:, None])
-    miss = np.linalg.norm(d - v * t_end[..., None], axis=2)
-    dist = np.sqrt(v2) * t_end
-    var_p = np.trace(covariance[:, :2, :2], axis1=1, axis2=2)[:, None] / 2
-    var_v = np.trace(covariance[:, 3:5, 3:5], axis1=1, axis2=2)[:, None] / 2
-    sigma = np.sqrt(var_p + var_v * t_end**2 + (_TURN_FRACTION * dist) ** 2) + 1.0
-    excess = np.maximum(miss - asset_radius_m[None, :], 0.0)
-    p_reach = np.exp(-0.5 * (excess / sigma) ** 2)
-    loss = asset_value[None, :] * p_reach
-    a = np.argmax(loss, axis=1)
-    rows = np.arange(n)
-    pr = p_reach[rows, a]
-    ttg = np.where(pr > 1e-3, t_end[rows, a], np.inf)
-    value = asset_value[a] * pr * p_hostile
-    return Threats(a.astype(np.int64), pr, ttg, value, np.argsort(ttg, kind="stable"))
+    # compiled arithmetic, NumPy's exp between (see assess.kernels). Per (track, asset):
+    # closest approach of the straight line, cut at the ground if descending; the miss
+    # distance beyond the asset's radius against σ² = position variance + velocity
+    # variance·t² + (5 % of the distance flown)², plus a metre.
+    expo, t_end = threat_terms(position, velocity, covariance, asset_xy, asset_radius_m,
+                               _TURN_FRACTION)
+    a, pr, ttg, value = threat_pick(np.exp(expo), t_end, asset_value, p_hostile)
+    return Threats(a, pr, ttg, value, np.argsort(ttg, kind="stable"))

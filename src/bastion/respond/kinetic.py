@@ -4,12 +4,21 @@ Pk per shot = pk_max · exp(−½ σ²/σ_scale²) · exp(−v_cross/v_scale) ·
 where σ is the track's predicted position error (1σ) at intercept, v_cross the target's
 speed across the line of fire, r the intercept range. The functional form is ASSUMED; its
 inputs are what a planner changes (sensor accuracy → σ, siting → r and v_cross).
+
+The planner asks for a few weapons × a score of tracks per epoch, and every shot asks for
+one pair: dozens of small NumPy calls each time. The geometry is compiled instead (Numba,
+one pass per pair); the two exponentials stay in NumPy, whose SIMD ``exp`` can differ in
+the last bit from the libm one compiled code calls. The rest is ``+ − × ÷`` and ``sqrt``
+(exactly rounded) in the order of the array expressions it replaced, so results are bit
+for bit the same (``tests/respond/test_kinetic.py``); ``fastmath`` is off.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
@@ -26,6 +35,115 @@ class Intercepts:
     feasible: NDArray[np.bool_]  # envelope and track-quality checks only (not ROE, not doctrine)
 
 
+@nb.njit(cache=True, inline="always")
+def _maximum(a, b):  # pragma: no cover - compiled
+    # np.maximum: NaN wins, otherwise the larger (b on ties: max(-0.0, 0.0) is 0.0)
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a > b else b
+
+
+@nb.njit(cache=True, inline="always")
+def _minimum(a, b):  # pragma: no cover - compiled
+    # np.minimum: NaN wins, otherwise the smaller (b on ties)
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a < b else b
+
+
+@nb.njit(cache=True)
+def _geometry(eff_pos, speed_mps, delay_s, min_range_m, max_range_m, max_alt_m,
+              required_sigma_m, error_scale_m, cross_scale_mps, guided, x, P
+              ):  # pragma: no cover - compiled
+    # Everything but the two exponentials of Pk, per (weapon w, track i); expo[0] and
+    # expo[1] receive their arguments, shape the range factor.
+    nw = eff_pos.shape[0]
+    nt = x.shape[0]
+    tau_o = np.empty((nw, nt))
+    point = np.empty((nw, nt, 3))
+    rng_o = np.empty((nw, nt))
+    sigma_o = np.empty((nw, nt))
+    ok = np.empty((nw, nt), np.bool_)
+    expo = np.empty((2, nw, nt))
+    shape = np.empty((nw, nt))
+    for i in range(nt):
+        vx = x[i, 3]
+        vy = x[i, 4]
+        vz = x[i, 5]
+        var_p = (P[i, 0, 0] + P[i, 1, 1] + P[i, 2, 2]) / 3.0
+        var_v = (P[i, 3, 3] + P[i, 4, 4] + P[i, 5, 5]) / 3.0
+        for w in range(nw):
+            dl = delay_s[w]
+            # position at fire time, relative to the weapon
+            p0x = x[i, 0] + vx * dl
+            p0y = x[i, 1] + vy * dl
+            p0z = x[i, 2] + vz * dl
+            dx = p0x - eff_pos[w, 0]
+            dy = p0y - eff_pos[w, 1]
+            dz = p0z - eff_pos[w, 2]
+            s = speed_mps[w]
+            a = vx * vx + vy * vy + vz * vz - s * s  # < 0 when the projectile outruns it
+            b = 2 * (dx * vx + dy * vy + dz * vz)
+            c = dx * dx + dy * dy + dz * dz
+            disc = b * b - 4 * a * c
+            tau = np.inf
+            if a < 0 and disc >= 0:
+                tau = (-b - math.sqrt(_maximum(disc, 0.0))) / (2 * a)
+            if not tau > 0:
+                tau = np.inf
+            fin = np.isfinite(tau)
+            tf = tau if fin else 0.0
+            px = p0x + vx * tf
+            py = p0y + vy * tf
+            pz = p0z + vz * tf
+            rx = px - eff_pos[w, 0]
+            ry = py - eff_pos[w, 1]
+            rz = pz - eff_pos[w, 2]
+            r = math.sqrt(rx * rx + ry * ry + rz * rz)
+            den = _maximum(r, 1e-9)
+            ux = rx / den
+            uy = ry / den
+            uz = rz / den
+            dot = vx * ux + vy * uy + vz * uz
+            cx = vx - dot * ux
+            cy = vy - dot * uy
+            cz = vz - dot * uz
+            v_cross = math.sqrt(cx * cx + cy * cy + cz * cz)
+            # predicted position error at intercept: an unguided round flies blind for its
+            # time of flight, a guided missile is corrected in flight
+            blind = 0.0 if guided[w] else tf
+            sigma = math.sqrt(var_p + var_v * (blind * blind))
+            q = sigma / error_scale_m[w]
+            expo[0, w, i] = -0.5 * (q * q)
+            expo[1, w, i] = -v_cross / cross_scale_mps[w]
+            f = _minimum(r / max_range_m[w], 1.0)
+            shape[w, i] = 1 - 0.5 * (f * f)
+            tau_o[w, i] = tau
+            point[w, i, 0] = px
+            point[w, i, 1] = py
+            point[w, i, 2] = pz
+            rng_o[w, i] = r
+            sigma_o[w, i] = sigma
+            ok[w, i] = (fin and r >= min_range_m[w] and r <= max_range_m[w]
+                        and pz <= max_alt_m[w] and pz > 0 and sigma <= required_sigma_m[w])
+    return tau_o, point, rng_o, sigma_o, ok, expo, shape
+
+
+@nb.njit(cache=True)
+def _pk(pk_max, e, shape, ok):  # pragma: no cover - compiled
+    nw, nt = ok.shape
+    pk = np.zeros((nw, nt))
+    for w in range(nw):
+        for i in range(nt):
+            if ok[w, i]:
+                pk[w, i] = pk_max[w] * e[0, w, i] * e[1, w, i] * shape[w, i]
+    return pk
+
+
 def intercepts(
     eff_pos: NDArray[np.float64], speed_mps: NDArray[np.float64], delay_s: NDArray[np.float64],
     min_range_m: NDArray[np.float64], max_range_m: NDArray[np.float64],
@@ -34,37 +152,15 @@ def intercepts(
     cross_scale_mps: NDArray[np.float64], guided: NDArray[np.bool_],
     x: NDArray[np.float64], P: NDArray[np.float64],
 ) -> Intercepts:
-    """Effectors (W,) fire after ``delay_s`` at tracks with state x (T,6), covariance P (T,6,6)."""
-    pos0 = x[None, :, :3] + x[None, :, 3:] * delay_s[:, None, None]  # (W, T, 3) at fire time
-    v = np.broadcast_to(x[None, :, 3:], pos0.shape)
-    d = pos0 - eff_pos[:, None, :]
-    s = speed_mps[:, None]
-    a = np.sum(v * v, axis=2) - s**2  # < 0 whenever the projectile outruns the target
-    b = 2 * np.sum(d * v, axis=2)
-    c = np.sum(d * d, axis=2)
-    disc = b * b - 4 * a * c
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tau = np.where((a < 0) & (disc >= 0), (-b - np.sqrt(np.maximum(disc, 0))) / (2 * a),
-                       np.inf)
-    tau = np.where(tau > 0, tau, np.inf)
-    fin = np.isfinite(tau)
-    tau_f = np.where(fin, tau, 0.0)
-    point = pos0 + v * tau_f[..., None]
-    rel = point - eff_pos[:, None, :]
-    rng = np.linalg.norm(rel, axis=2)
-    u = rel / np.maximum(rng, 1e-9)[..., None]
-    v_cross = np.linalg.norm(v - np.sum(v * u, axis=2)[..., None] * u, axis=2)
-    # predicted position error at intercept. The track keeps updating until the shot, so
-    # the delay before firing does not count; an unguided round then flies blind for its
-    # time of flight, while a guided missile is corrected in flight (hand-over error only).
-    var_p = np.trace(P[:, :3, :3], axis1=1, axis2=2) / 3.0
-    var_v = np.trace(P[:, 3:, 3:], axis1=1, axis2=2) / 3.0
-    blind = np.where(guided[:, None], 0.0, tau_f)
-    sigma = np.sqrt(var_p[None, :] + var_v[None, :] * blind**2)
-    pk = (pk_max[:, None] * np.exp(-0.5 * (sigma / error_scale_m[:, None]) ** 2)
-          * np.exp(-v_cross / cross_scale_mps[:, None])
-          * (1 - 0.5 * (np.minimum(rng / max_range_m[:, None], 1.0)) ** 2))
-    ok = fin & (rng >= min_range_m[:, None]) & (rng <= max_range_m[:, None])
-    ok &= (point[..., 2] <= max_alt_m[:, None]) & (point[..., 2] > 0)
-    ok &= sigma <= required_sigma_m[:, None]
-    return Intercepts(tau, point, rng, sigma, np.where(ok, pk, 0.0), ok)
+    """Effectors (W,) fire after ``delay_s`` at tracks with state x (T,6), covariance P (T,6,6).
+
+    The target flies on at constant velocity; the projectile flies straight at constant
+    speed, so the intercept time is the smaller positive root of a quadratic (none when the
+    target outruns it). Pk is zero outside the envelope (range, altitude) or where the
+    predicted error exceeds what the weapon needs. Compiled (one pass per pair, the
+    exponentials in NumPy: see the module notes), bit-identical to the array expressions.
+    """
+    tau, point, rng, sigma, ok, expo, shape = _geometry(
+        eff_pos, speed_mps, delay_s, min_range_m, max_range_m, max_alt_m, required_sigma_m,
+        error_scale_m, cross_scale_mps, guided, x, P)
+    return Intercepts(tau, point, rng, sigma, _pk(pk_max, np.exp(expo), shape, ok), ok)

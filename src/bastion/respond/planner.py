@@ -18,8 +18,11 @@
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
@@ -53,9 +56,16 @@ class Proposal:
 
 def jammer_radius_m(eff: EffectorState, j: int) -> float:
     jam = dict(eff.jammers)[j]
-    thr = jam.spoof_capture_margin_db if jam.mode == "spoof" else NOMINAL_RX["threshold_db"]
-    return radius_m(jam.eirp_dbw, jam.frequency_mhz, NOMINAL_RX["g_rx_dbi"],
-                    NOMINAL_RX["signal_dbw"], thr)
+    return _radius(jam.mode, jam.eirp_dbw, jam.frequency_mhz, jam.spoof_capture_margin_db,
+                   NOMINAL_RX["g_rx_dbi"], NOMINAL_RX["signal_dbw"], NOMINAL_RX["threshold_db"])
+
+
+@functools.cache
+def _radius(mode: str, eirp_dbw: float, frequency_mhz: float, margin_db: float,
+            g_rx_dbi: float, signal_dbw: float, threshold_db: float) -> float:
+    # a few jammer configurations per run, asked for every epoch: keep each answer
+    thr = margin_db if mode == "spoof" else threshold_db
+    return radius_m(eirp_dbw, frequency_mhz, g_rx_dbi, signal_dbw, thr)
 
 
 def candidates(doctrine: Doctrine, p_hostile: NDArray[np.float64], confirmed: NDArray[np.bool_],
@@ -97,20 +107,49 @@ def soft_kill_hold(
     of many replications at once (row by row it is the same arithmetic as one at a time).
     """
     n = xy.shape[0]
-    inside = np.zeros(n, bool)
-    protected = np.zeros(n, bool)
-    for j, _ in eff.jammers:
-        on = radiating[:, j]
-        if on.any():
-            r_j = jammer_radius_m(eff, j)
-            inside |= on & (np.linalg.norm(xy - eff.pos[j, :2], axis=1) <= r_j)
-            protected |= on & (np.linalg.norm(asset_xy[asset] - eff.pos[j, :2], axis=1) <= r_j)
-    soft_since_s[inside & np.isnan(soft_since_s)] = t_s
+    jams = np.array([j for j, _ in eff.jammers], np.int64)
+    radii = np.array([jammer_radius_m(eff, int(j)) for j in jams])
+    if n and jams.size and asset_xy.shape[0] == 0 and radiating[:, jams].any():
+        raise IndexError("a jammer footprint needs the assets it protects")
+    hold = _hold_rows(t_s, radiating, jams, eff.pos, radii, xy, asset_xy, asset, time_to_go_s,
+                      soft_since_s, doctrine.soft_kill_wait_s, doctrine.kinetic_reserve_s)
     if not doctrine.soft_kill_first:
         return np.zeros(n, bool)
-    waited = t_s - np.nan_to_num(soft_since_s, nan=t_s)
-    return protected & (waited < doctrine.soft_kill_wait_s) & (
-        time_to_go_s > doctrine.kinetic_reserve_s)
+    return hold
+
+
+@nb.njit(cache=True)
+def _hold_rows(t_s, radiating, jams, eff_pos, radii, xy, asset_xy, asset, time_to_go_s,
+               soft_since_s, wait_s, reserve_s):  # pragma: no cover - compiled
+    # Row by row (rows never mix): inside a radiating jammer's footprint → soft_since set
+    # if unset; held when the asset it heads for is covered by a radiating jammer, it has
+    # waited less than wait_s and its time-to-go exceeds the reserve. Distances are
+    # sqrt(dx² + dy²) as np.linalg.norm computes them, so the comparisons are unchanged.
+    n = xy.shape[0]
+    hold = np.zeros(n, np.bool_)
+    for i in range(n):
+        inside = False
+        protected = False
+        for q in range(jams.shape[0]):
+            j = jams[q]
+            if not radiating[i, j]:
+                continue
+            dx = xy[i, 0] - eff_pos[j, 0]
+            dy = xy[i, 1] - eff_pos[j, 1]
+            if math.sqrt(dx * dx + dy * dy) <= radii[q]:
+                inside = True
+            a = asset[i]
+            ax = asset_xy[a, 0] - eff_pos[j, 0]
+            ay = asset_xy[a, 1] - eff_pos[j, 1]
+            if math.sqrt(ax * ax + ay * ay) <= radii[q]:
+                protected = True
+        s = soft_since_s[i]
+        if inside and s != s:
+            s = t_s
+            soft_since_s[i] = s
+        waited = t_s - (t_s if s != s else s)
+        hold[i] = protected and waited < wait_s and time_to_go_s[i] > reserve_s
+    return hold
 
 
 def within_reach(

@@ -26,6 +26,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numba as nb
 import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
@@ -64,6 +65,9 @@ from bastion.world.build import DroneInfo
 __all__ = ["BLOCK", "SimResult", "simulate", "simulate_block"]
 
 _S = EngagementState
+# Mode and Kind codes for the compiled passes (tests/sim/test_engine_kernels.py checks them)
+_WAITING, _DOWN, _GONE = Mode.WAITING, Mode.DOWN, Mode.GONE
+_BIRD, _OWN = Kind.BIRD, Kind.OWN
 _GATE_TRUTH_M = 150.0  # a shot aimed at a track hits the real object within this of it
 # The decision pre-pass widens plan's reach bound by this fraction: its speeds are summed over
 # other row sets than plan's, which may round differently by a few ulps, and it must never
@@ -99,12 +103,11 @@ class ByTrack:
     def __init__(self, fill: float, dtype: type) -> None:
         self.fill = fill
         self.a = np.full(256, fill, dtype)
+        self._fill = self.a.dtype.type(fill)  # typed, for the compiled lookup
 
     def get(self, ids: NDArray[np.int64]) -> NDArray[Any]:
-        out = np.full(ids.shape, self.fill, self.a.dtype)
-        ok = (ids >= 0) & (ids < self.a.size)
-        out[ok] = self.a[ids[ok]]
-        return out
+        """Values at ``ids`` (1-d); ``fill`` for ids never set (negative or past the end)."""
+        return _lookup(self.a, np.asarray(ids, np.int64), self._fill)
 
     def set(self, ids: NDArray[np.int64], values: Any) -> None:
         if ids.size and ids.max() >= self.a.size:
@@ -112,6 +115,135 @@ class ByTrack:
             grown[: self.a.size] = self.a
             self.a = grown
         self.a[ids] = values
+
+
+@nb.njit(cache=True)
+def _lookup(a, ids, fill):  # pragma: no cover - compiled
+    # ByTrack.get: a handful of lookups of ~800 ids per tick, one compiled pass instead of
+    # five NumPy calls (mask, index, fill) each
+    n = a.shape[0]
+    out = np.empty(ids.shape[0], a.dtype)
+    for i in range(ids.shape[0]):
+        k = ids[i]
+        out[i] = a[k] if 0 <= k < n else fill
+    return out
+
+
+@nb.njit(cache=True)
+def _jammer_need(cand_b, cand_pos, jam_pos, act_m, n_b):  # pragma: no cover - compiled
+    # (replication, jammer): some candidate of the replication is within the jammer's
+    # activation range (horizontal distance, sqrt(dx² + dy²) as np.linalg.norm computes it)
+    need = np.zeros((n_b, jam_pos.shape[0]), np.bool_)
+    for i in range(cand_b.shape[0]):
+        for q in range(jam_pos.shape[0]):
+            dx = cand_pos[i, 0] - jam_pos[q, 0]
+            dy = cand_pos[i, 1] - jam_pos[q, 1]
+            if math.sqrt(dx * dx + dy * dy) <= act_m[q]:
+                need[cand_b[i], q] = True
+    return need
+
+
+@nb.njit(cache=True, inline="always")
+def _minimum(a, b):  # pragma: no cover - compiled
+    # np.minimum: NaN wins, otherwise the smaller (b on ties)
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a < b else b
+
+
+@nb.njit(cache=True)
+def _quiet_bound(t, inb, busy, mode, kind, pos, t_start, row_block, nd, site_xy, reach_m,
+                 max_ground_speed, duration):  # pragma: no cover - compiled
+    # _Block.quiet_until for the replications in inb (busy: those with an open engagement,
+    # updated in place). Same operations as the array form: the horizontal distance to the
+    # nearest site centre, sqrt(dx² + dy²); bounds lowered with np.minimum, drones first,
+    # then launches and departures, each in row order.
+    n_b = inb.shape[0]
+    bound = np.full(n_b, duration)
+    for k in range(nd):
+        b = row_block[k]
+        m = mode[k]
+        if not inb[b] or m == _WAITING or m == _DOWN or m == _GONE:
+            continue
+        dmin = 0.0
+        for s in range(site_xy.shape[0]):
+            dx = pos[k, 0] - site_xy[s, 0]
+            dy = pos[k, 1] - site_xy[s, 1]
+            d = math.sqrt(dx * dx + dy * dy)
+            dmin = d if s == 0 else _minimum(dmin, d)
+        gap = dmin - reach_m[b]
+        if gap <= 0:
+            busy[b] = True
+        bound[b] = _minimum(bound[b], t + gap / max_ground_speed[b])
+    for k in range(mode.shape[0]):
+        b = row_block[k]
+        if inb[b] and mode[k] == _WAITING and kind[k] != _BIRD:
+            bound[b] = _minimum(bound[b], t_start[k])
+    for k in range(mode.shape[0]):
+        b = row_block[k]
+        m = mode[k]
+        if (inb[b] and kind[k] == _OWN and m != _WAITING and m != _DOWN and m != _GONE):
+            busy[b] = True
+    out = np.empty(n_b)
+    for b in range(n_b):
+        # busy: t; otherwise np.maximum(t, bound), which keeps the bound on ties (and NaN)
+        out[b] = t if busy[b] or t > bound[b] else bound[b]
+    return out
+
+
+@nb.njit(cache=True)
+def _pending_drones(mode, row_block, nd, n_b):  # pragma: no cover - compiled
+    # per replication: some drone still waiting to launch or flying
+    out = np.zeros(n_b, np.bool_)
+    for k in range(nd):
+        m = mode[k]
+        if m != _DOWN and m != _GONE:
+            out[row_block[k]] = True
+    return out
+
+
+@nb.njit(cache=True)
+def _cue_rows(pc, free, tb, x, eo_pos, range_m):  # pragma: no cover - compiled
+    # Rows whose replication's turret is free, whose largest class probability is below
+    # 0.95 (np.max: a NaN row is never below) and whose distance to the turret,
+    # sqrt(dx² + dy² + dz²) as np.linalg.norm sums it, is within range; ascending.
+    n, k_ = pc.shape
+    out = np.empty(n, np.int64)
+    c = 0
+    for i in range(n):
+        if not free[tb[i]]:
+            continue
+        mx = pc[i, 0]
+        for j in range(1, k_):
+            v = pc[i, j]
+            if mx != mx or v != v:
+                mx = np.nan
+            elif v > mx:
+                mx = v
+        if not mx < 0.95:
+            continue
+        dx = x[i, 0] - eo_pos[0]
+        dy = x[i, 1] - eo_pos[1]
+        dz = x[i, 2] - eo_pos[2]
+        if math.sqrt(dx * dx + dy * dy + dz * dz) <= range_m:
+            out[c] = i
+            c += 1
+    return out[:c]
+
+
+@nb.njit(cache=True)
+def _distances(pos, rows, p):  # pragma: no cover - compiled
+    # |pos[rows] − p| in 3-d, sqrt(dx² + dy² + dz²) as np.linalg.norm sums it
+    out = np.empty(rows.shape[0])
+    for i in range(rows.shape[0]):
+        k = rows[i]
+        dx = pos[k, 0] - p[0]
+        dy = pos[k, 1] - p[1]
+        dz = pos[k, 2] - p[2]
+        out[i] = math.sqrt(dx * dx + dy * dy + dz * dz)
+    return out
 
 
 def _take_threats(th: Threats, rows: NDArray[np.int64]) -> Threats:
@@ -134,6 +266,8 @@ class _Rep:
         self.wind = wind
         self.engagements: list[Engagement] = []
         self.open: list[Engagement] = []  # the ones not yet ended: all a tick needs
+        self.wake = math.inf  # progress has nothing to do before then (see _Block._due)
+        self.next_hit = math.inf  # earliest arrival of a projectile in flight
         self.operator = OperatorQueue()
         self.counts = {k: 0 for k in ("shots_at_birds", "shots_at_own", "birds_killed",
                                       "own_killed", "nfz_impacts", "false_track_shots")}
@@ -165,6 +299,7 @@ class _Block:
         self.asset_value = np.array([a.value for _, a in assets])
         self.site_centre = np.array([
             np.mean([self.frame.point(a.position) for a in s.assets], axis=0) for s in sc.sites])
+        self.site_xy = np.ascontiguousarray(self.site_centre[:, :2]).reshape(-1, 2)
         # world: every replication's objects in one struct of arrays
         parts, infos, winds = [], [], []
         for r in reps:
@@ -176,6 +311,8 @@ class _Block:
             winds.append(air.wind)
         self.air, self.row_block, self.row_local = concat_air(parts)
         self.nd = self.air.n_drones
+        self.own_rows = np.flatnonzero(self.air.kind == Kind.OWN)  # kinds never change
+        self.rep_rows = [np.flatnonzero(self.row_block == b) for b in range(B)]
         self.info = DroneInfo(*(np.concatenate([getattr(i, f) for i in infos])
                                 for f in ("raid", "target_asset", "js_threshold_db",
                                           "gnss_signal_dbw", "antenna_gain_dbi")))
@@ -222,6 +359,9 @@ class _Block:
         self.reload_done = np.tile(e0.reload_done_s, (B, 1))
         self.radiating = np.tile(e0.radiating, (B, 1))
         self.last_need = np.tile(e0.last_need_s, (B, 1))
+        # jammers: their effector columns and activation ranges, for the switching pass
+        self.jam_cols = np.array([j for j, _ in e0.jammers], np.int64)
+        self.jam_act_m = np.array([jam.activation_range_m for _, jam in e0.jammers], float)
         self.nfz = NoFireZones([self.frame.polygon(z.polygon) for s in sc.sites
                                 for z in s.no_fire_zones])
         op = self.doctrine.operator
@@ -293,34 +433,22 @@ class _Block:
     def quiet_until(self, t: float, bs: NDArray[np.int64]) -> NDArray[np.float64]:
         """Per replication in ``bs``: the earliest time anything can come into reach (``t``
         when something already is)."""
-        B, air, nd = self.B, self.air, self.nd
+        B, air = self.B, self.air
         inb = np.zeros(B, bool)
         inb[bs] = True
-        bound = np.full(B, float(self.sc.duration_s))
         busy = np.zeros(B, bool)
         busy[[rs.b for rs in self.reps if rs.open]] = True
-        live = np.flatnonzero(air.airborne[:nd] & inb[self.row_block[:nd]])
-        if live.size:
-            d = np.linalg.norm(air.pos[live, None, :2] - self.site_centre[None, :, :2], axis=2)
-            lb = self.row_block[live]
-            gap = d.min(axis=1) - self.reach_m[lb]
-            busy[lb[gap <= 0]] = True
-            np.minimum.at(bound, lb, t + gap / self.max_ground_speed[lb])
-        wait = np.flatnonzero((air.mode == Mode.WAITING) & (air.kind != Kind.BIRD)
-                              & inb[self.row_block])
-        if wait.size:
-            np.minimum.at(bound, self.row_block[wait], air.t_start_s[wait])
-        own = np.flatnonzero((air.kind == Kind.OWN) & air.airborne & inb[self.row_block])
-        busy[self.row_block[own]] = True
-        out = np.maximum(t, bound)
-        out[busy] = t
-        return out[bs]
+        # one compiled pass over the rows (see _quiet_bound): a drone in reach, an own
+        # aircraft flying or an open engagement keeps its replication busy; otherwise the
+        # bound is the earliest launch or a live drone's gap over its best ground speed
+        bound = _quiet_bound(float(t), inb, busy, air.mode, air.kind, air.pos, air.t_start_s,
+                             self.row_block, self.nd, self.site_xy, self.reach_m,
+                             self.max_ground_speed, float(self.sc.duration_s))
+        return bound[bs]
 
     def finished_mask(self, bs: NDArray[np.int64]) -> NDArray[np.bool_]:
-        air, nd = self.air, self.nd
-        pending = (air.mode[:nd] == Mode.WAITING) | air.airborne[:nd]
-        n_pending = np.bincount(self.row_block[:nd][pending], minlength=self.B)
-        return np.array([n_pending[b] == 0 and not self.reps[b].open for b in bs], bool)
+        pending = _pending_drones(self.air.mode, self.row_block, self.nd, self.B)
+        return np.array([not pending[b] and not self.reps[b].open for b in bs], bool)
 
     def advance(self, t0: float, t1: float, mask_b: NDArray[np.bool_]) -> None:
         self.apply_world_events(self.air.advance(t0, t1, self.rows_of(mask_b)))
@@ -360,14 +488,14 @@ class _Block:
         if not any_on.any() or nd == 0:
             return
         blk = self.row_block
-        live = air.airborne[:nd] & air.gnss_susceptible & (air.mode[:nd] == Mode.CRUISE)
+        live = (air.mode[:nd] == Mode.CRUISE) & air.gnss_susceptible  # cruising: airborne
         idx0 = np.flatnonzero(live & any_on[blk[:nd]])
         denied = np.zeros(nd, bool)
         for j, jam in e0.jammers:
             idx = idx0[on[blk[idx0], j]]
             if idx.size == 0:
                 continue
-            d = np.linalg.norm(air.pos[idx] - e0.pos[j], axis=1)
+            d = _distances(air.pos, idx, e0.pos[j])
             js = js_db(jam.eirp_dbw, jam.frequency_mhz, d, self.info.antenna_gain_dbi[idx],
                        self.info.gnss_signal_dbw[idx])
             if jam.mode == "jam":
@@ -393,13 +521,15 @@ class _Block:
                 detail={Mode.LAND: "land", Mode.LOITER: "loiter", Mode.RETURN: "return",
                         Mode.CRUISE: "continue_ins"}[fs])
         # own aircraft suffer the denial too (counted once per aircraft)
-        own = np.flatnonzero((air.kind == Kind.OWN) & air.airborne & ~self.own_jammed
-                             & any_on[blk])
+        own = self.own_rows
+        m = air.mode[own]
+        own = own[(m != Mode.WAITING) & (m != Mode.DOWN) & (m != Mode.GONE)
+                  & ~self.own_jammed[own] & any_on[blk[own]]]
         for j, jam in e0.jammers:
             sel = own[on[blk[own], j]]
             if sel.size == 0 or jam.mode != "jam":
                 continue
-            d = np.linalg.norm(air.pos[sel] - e0.pos[j], axis=1)
+            d = _distances(air.pos, sel, e0.pos[j])
             js = js_db(jam.eirp_dbw, jam.frequency_mhz, d, np.full(sel.size, _OWN_RX["g_rx_dbi"]),
                        np.full(sel.size, _OWN_RX["signal_dbw"]))
             for k in sel[js > _OWN_RX["threshold_db"]]:
@@ -441,23 +571,22 @@ class _Block:
         assoc = trk.last_association
         # tracks started this step: give each its replication and its number there, in the
         # order the tracker created them (the order a replication alone would see)
-        started = assoc >= 0
-        if started.any():
-            gids, first = np.unique(assoc[started], return_index=True)
-            new = self.track_block.get(gids) < 0
-            if new.any():
-                gids = gids[new]
-                b = det.rep[np.flatnonzero(started)[first[new]]]
-                order = np.argsort(b, kind="stable")
-                gids, b = gids[order], b[order]
-                n_b = np.bincount(b, minlength=self.B)
-                start = np.cumsum(n_b) - n_b
-                rank = np.arange(b.size) - start[b]
-                base = np.array([rs.n_tracks for rs in self.reps])
-                self.track_block.set(gids, b)
-                self.track_local.set(gids, base[b] + rank)
-                for bb in np.flatnonzero(n_b):
-                    self.reps[bb].n_tracks += int(n_b[bb])
+        # (reports on tracks not yet given a replication: every report of a new track is
+        # one, so the first of them is its first report overall)
+        fresh = np.flatnonzero((assoc >= 0) & (self.track_block.get(assoc) < 0))
+        if fresh.size:
+            gids, first = np.unique(assoc[fresh], return_index=True)
+            b = det.rep[fresh[first]]
+            order = np.argsort(b, kind="stable")
+            gids, b = gids[order], b[order]
+            n_b = np.bincount(b, minlength=self.B)
+            start = np.cumsum(n_b) - n_b
+            rank = np.arange(b.size) - start[b]
+            base = np.array([rs.n_tracks for rs in self.reps])
+            self.track_block.set(gids, b)
+            self.track_local.set(gids, base[b] + rank)
+            for bb in np.flatnonzero(n_b):
+                self.reps[bb].n_tracks += int(n_b[bb])
         real = (det.truth >= 0) & (assoc >= 0)
         if real.any():
             self.track_truth.set(assoc[real], det.truth[real])
@@ -490,19 +619,20 @@ class _Block:
         ids = tracks.id[rows]
         # The step brought the tracks to t (until_s), except with radars of different periods;
         # only the tracks that are not at t are predicted (per track: a zero-length
-        # prediction is not a no-op, and no replication may depend on another's tracks)
-        x = tracks.state[rows].copy()
-        P = tracks.covariance[rows].copy()
+        # prediction is not a no-op, and no replication may depend on another's tracks).
+        # Indexing with rows copies: x and P are this epoch's own.
+        x = tracks.state[rows]
+        P = tracks.covariance[rows]
         off = tracks.t_s[rows] != t
         if off.any():
             xa, Pa = trk.predict(t)
             x[off], P[off] = xa[rows[off]], Pa[rows[off]]
-        x = self._own_xy(ids, x)
         tb = self.track_block.get(ids)
+        x[:, 0] -= self.slot_off[tb]  # undo the replication slot offset (as _own_xy)
         ev = tracks.evidence[rows] if tracks.evidence.shape[1] == K else np.zeros((rows.size, K))
         pc = classify(x[:, 3:], P, ev)
-        threats = assess_threats(x[:, :3], x[:, 3:], P, pc[:, 0], self.asset_enu[:, :2],
-                                 self.asset_radius, self.asset_value)
+        cues = self._cue_candidates(t, step_b, tb, x, pc)
+        threats = self._threats(x, P, pc[:, 0], [want for _, want in cues])
         truth = self.track_truth.get(ids)
         # kill-chain marks for drones: confirmed and identified
         is_drone = (truth >= 0) & (truth < self.nd)
@@ -512,15 +642,16 @@ class _Block:
             for mark, kind, sel in ((self.t_confirm, "confirmed", is_drone),
                                     (self.t_identify, "identified",
                                      is_drone & (pc[:, 0] >= thr_h))):
-                ks = np.unique(truth[sel])
-                for k in ks[np.isnan(mark[ks])]:
+                ks = truth[sel]
+                # the unmarked ones, each once, in drone order (rarely any: sort only those)
+                for k in np.unique(ks[np.isnan(mark[ks])]):
                     mark[k] = t
                     self.reps[int(self.row_block[k])].log.add(
                         t, kind, drone=self.local_drone(int(k)), xyz=self.air.pos[k])
         cand = candidates(self.doctrine, pc[:, 0], np.ones(rows.size, bool), threats)
         self.threat.set(ids, cand)
         self._switch_jammers(t, step_b, tb[cand], x[cand, :3])
-        self._cue_eo(t, step_b, ids, tb, x, pc, threats)
+        self._cue_eo(t, cues, ids, tb, x, threats)
         # per replication: one decision epoch of the doctrine
         has = np.zeros(self.B, bool)
         has[tb] = True
@@ -532,11 +663,9 @@ class _Block:
         if not called.any():
             return
         go, busy, soft = self._screen(t, called, ids, tb, x, cand, threats)
-        order = np.argsort(tb, kind="stable")
-        bounds = np.searchsorted(tb[order], np.arange(self.B + 1))
-        for b in np.flatnonzero(go):
+        for b in np.flatnonzero(go):  # about one replication an epoch, often none
             rs = self.reps[b]
-            sub = order[bounds[b]:bounds[b + 1]]
+            sub = np.flatnonzero(tb == b)
             sid = ids[sub]
             # soft_since is already up to date for these rows: plan's update repeats it
             # (idempotent), and what it holds back follows from the same values
@@ -563,10 +692,17 @@ class _Block:
         """
         m = called[tb] & (tb >= 0)  # the rows plan would see (tb is never -1; be safe)
         soft = self.soft_since.get(ids)
-        hold = soft_kill_hold(t, self.doctrine, self.eff0, self.radiating[tb] & m[:, None],
-                              x[:, :2], self.asset_enu[:, :2], threats.asset,
-                              threats.time_to_go_s, soft)
-        self.soft_since.set(ids[m], soft[m])
+        # Only rows whose replication has a jammer radiating can be inside a footprint or be
+        # held for one; soft_kill_hold works row by row, so the others are left out.
+        sel = np.flatnonzero(m & self.radiating[:, self.jam_cols].any(axis=1)[tb])
+        hold = np.zeros(ids.size, bool)
+        if sel.size:
+            soft_s = soft[sel]
+            hold[sel] = soft_kill_hold(t, self.doctrine, self.eff0, self.radiating[tb[sel]],
+                                       x[sel, :2], self.asset_enu[:, :2], threats.asset[sel],
+                                       threats.time_to_go_s[sel], soft_s)
+            soft[sel] = soft_s
+            self.soft_since.set(ids[sel], soft_s)
         ready = self.eff0.kinetic & (self.rounds > 0) & (self.busy_until <= t)  # eff.ready
         # plan's now_ok, less the busy tracks: those need the open engagements, a Python
         # walk, so only the replications still in the running pay for it
@@ -588,40 +724,79 @@ class _Block:
     def _busy_rows(self, reps_b: NDArray[np.bool_], ids: NDArray[np.int64],
                    tb: NDArray[np.int64]) -> NDArray[np.bool_]:
         """Per row of a replication in ``reps_b``: it has an engagement open on the track."""
-        keys = [(b, e.track_key) for b in np.flatnonzero(reps_b) for e in self.reps[b].open]
+        keys = [e.track_key for b in np.flatnonzero(reps_b) for e in self.reps[b].open]
         if not keys:
             return np.zeros(ids.size, bool)
-        kb, kid = np.array(keys, np.int64).T
-        # one number per (replication, track), so a key only matches its own replication
-        return np.isin(ids * self.B + tb, kid * self.B + kb) & reps_b[tb] & (tb >= 0)
+        # Track ids are unique across the block and an engagement's track belongs to its
+        # own replication, so marking the ids alone matches (replication, track) pairs.
+        mark = np.zeros(self.track_block.a.size, bool)
+        mark[np.array(keys, np.int64)] = True
+        return _lookup(mark, ids, np.bool_(False)) & reps_b[tb] & (tb >= 0)
 
     def _switch_jammers(self, t: float, step_b: NDArray[np.bool_], cand_b: NDArray[np.int64],
                         cand_pos: NDArray[np.float64]) -> None:
         """Jammers radiate while a candidate is inside their activation range (and for
         ``JAMMER_HOLD_S`` after); switches are logged per replication."""
-        e0 = self.eff0
-        for j, jam in e0.jammers:
-            if cand_b.size:
-                d = np.linalg.norm(cand_pos[:, :2] - e0.pos[j, :2], axis=1)
-                near = cand_b[d <= jam.activation_range_m]
-                need = np.zeros(self.B, bool)
-                need[near] = True
-                self.last_need[need & step_b, j] = t
-            want = (t - self.last_need[:, j]) <= JAMMER_HOLD_S
-            change = step_b & (want != self.radiating[:, j])
-            for b in np.flatnonzero(change):
-                self.radiating[b, j] = want[b]
-                self.reps[b].log.add(t, "jammer_on" if want[b] else "jammer_off", effector=j)
+        cols = self.jam_cols
+        if cols.size == 0:
+            return
+        if cand_b.size:
+            need = _jammer_need(cand_b, cand_pos, self.eff0.pos[cols], self.jam_act_m, self.B)
+            bb, qq = np.nonzero(need & step_b[:, None])
+            self.last_need[bb, cols[qq]] = t
+        want = (t - self.last_need[:, cols]) <= JAMMER_HOLD_S
+        change = step_b[:, None] & (want != self.radiating[:, cols])
+        # by replication, then jammer: each replication logs its switches in jammer order
+        for b, q in zip(*np.nonzero(change), strict=True):
+            j = int(cols[q])
+            self.radiating[b, j] = want[b, q]
+            self.reps[b].log.add(t, "jammer_on" if want[b, q] else "jammer_off", effector=j)
 
-    def _cue_eo(self, t: float, step_b: NDArray[np.bool_], ids: NDArray[np.int64],
-                tb: NDArray[np.int64], x: NDArray[np.float64], pc: NDArray[np.float64],
-                threats: Threats) -> None:
+    def _threats(self, x: NDArray[np.float64], P: NDArray[np.float64],
+                 p_hostile: NDArray[np.float64], cue_rows: list[NDArray[np.int64]]) -> Threats:
+        """Threats of the rows anything reads: possible candidates (P(hostile) above the
+        doctrine's threshold: ``candidates`` with every P(reaches) at 1) and the tracks an
+        EO/IR turret may be cued at (ranked by value). Every other row reads as no threat
+        (P(reaches) 0, time-to-go inf): none of them can be a candidate whatever its
+        P(reaches), and plan, the screen and soft-kill holds act on candidates only.
+        assess_threats works row by row, so the rows computed are exactly as if all were.
+        About one track in ten is a possible candidate (the rest are mostly birds).
+        """
+        n = x.shape[0]
+        ones = np.ones(n)
+        need = candidates(self.doctrine, p_hostile, np.ones(n, bool),
+                          Threats(np.zeros(n, np.int64), ones, ones, ones, np.arange(n)))
+        for want in cue_rows:
+            need[want] = True
+        r = np.flatnonzero(need)
+        if r.size == n:
+            return assess_threats(x[:, :3], x[:, 3:], P, p_hostile, self.asset_enu[:, :2],
+                                  self.asset_radius, self.asset_value)
+        th = assess_threats(x[r, :3], x[r, 3:], P[r], p_hostile[r], self.asset_enu[:, :2],
+                            self.asset_radius, self.asset_value)
+        asset = np.zeros(n, np.int64)
+        p_reach = np.zeros(n)
+        ttg = np.full(n, np.inf)
+        value = np.zeros(n)
+        asset[r], p_reach[r], ttg[r], value[r] = th.asset, th.p_reach, th.time_to_go_s, th.value
+        return Threats(asset, p_reach, ttg, value, np.argsort(ttg, kind="stable"))
+
+    def _cue_candidates(self, t: float, step_b: NDArray[np.bool_], tb: NDArray[np.int64],
+                        x: NDArray[np.float64], pc: NDArray[np.float64]
+                        ) -> list[tuple[EOIRSensor, NDArray[np.int64]]]:
+        """Per EO/IR turret free to take a cue: the tracks it may be cued at (uncertain:
+        no class above 0.95; within range), by row."""
+        cues = []
         for eo in self.eo:
             free = eo.free(t) & step_b
-            if not free.any():
-                continue
-            d = np.linalg.norm(x[:, :3] - eo.pos, axis=1)
-            want = np.flatnonzero((d <= eo.range_m) & (pc.max(axis=1) < 0.95) & free[tb])
+            if free.any():
+                cues.append((eo, _cue_rows(pc, free, tb, x, eo.pos, float(eo.range_m))))
+        return cues
+
+    def _cue_eo(self, t: float, cues: list[tuple[EOIRSensor, NDArray[np.int64]]],
+                ids: NDArray[np.int64], tb: NDArray[np.int64], x: NDArray[np.float64],
+                threats: Threats) -> None:
+        for eo, want in cues:
             if want.size == 0:
                 continue
             # per replication, the most valuable uncertain track (first on ties, by row)
@@ -648,6 +823,10 @@ class _Block:
         rs.eff.busy_until_s[p.effector] = np.inf  # reserved until fired or released
         rs.engagements.append(e)
         rs.open.append(e)
+        deadline = t + op.timeout_s  # when progress will act on it (see _due)
+        w = deadline if e.t_decision_s > deadline else e.t_decision_s
+        if w < rs.wake:
+            rs.wake = w
         rs.log.add(t, "proposed", track=local, effector=p.effector, engagement=eid,
                    value=p.pk, detail=f"p_nfz={p.p_nfz:.4f}")
 
@@ -673,6 +852,35 @@ class _Block:
                     and e.t_hit_s + self.doctrine.kill_assessment_delay_s <= t):
                 self._assess(rs, e)
         rs.open = [e for e in rs.open if e.open]
+        self._due(rs)
+
+    def _due(self, rs: _Rep) -> None:
+        """Set ``rs.wake``, the earliest time at which ``progress`` can move one of the
+        replication's open engagements (each of its tests solved for t), and
+        ``rs.next_hit``, the earliest arrival of a projectile still in flight.
+
+        Only ``progress`` (and ``_fire``/``_assess`` under it), ``_propose`` and the
+        arrivals in ``step`` change what these depend on, and each brings them up to date,
+        so a replication whose clock is before both has nothing to do there: most ticks
+        most replications wait on an operator or a projectile.
+        """
+        timeout = self.doctrine.operator.timeout_s
+        lag = self.doctrine.kill_assessment_delay_s
+        wake = hit = math.inf
+        for e in rs.open:
+            st = e.state
+            if st == _S.PROPOSED:  # expires at the deadline, or decided at t_decision
+                deadline = e.t_proposed_s + timeout
+                w = deadline if e.t_decision_s > deadline else e.t_decision_s
+            elif st == _S.APPROVED:
+                w = e.t_fire_s
+            else:  # FIRING: assessed once its projectile has landed (resolved)
+                w = e.t_hit_s + lag
+                if not e.resolved and e.t_hit_s < hit:
+                    hit = e.t_hit_s
+            if w < wake:  # (a NaN time never comes: progress never acts on it either)
+                wake = w
+        rs.wake, rs.next_hit = wake, hit
 
     def _release(self, rs: _Rep, e: Engagement, state: EngagementState, t: float,
                  why: str) -> None:
@@ -721,13 +929,16 @@ class _Block:
         # what is really there: the nearest object of this replication still flying at the
         # moment of firing (a drone killed by another shooter a moment later is still real now)
         air = self.air
-        flying = air.airborne.copy()
-        flying[: self.nd] |= air.t_fate_s > t_f
-        live = np.flatnonzero(flying & (self.row_block == rs.b))
+        rows_b = self.rep_rows[rs.b]  # this replication's rows, ascending
+        m = air.mode[rows_b]
+        flying = (m != Mode.WAITING) & (m != Mode.DOWN) & (m != Mode.GONE)
+        dr = rows_b < self.nd
+        flying[dr] |= air.t_fate_s[rows_b[dr]] > t_f
+        live = rows_b[flying]
         aim = x[0, :3]
         truth = -1
         if live.size:
-            d = np.linalg.norm(air.pos[live] - aim, axis=1)
+            d = _distances(air.pos, live, aim)
             j = int(np.argmin(d))
             if d[j] <= _GATE_TRUTH_M + 3 * float(ic.sigma_m[0, 0]):
                 truth = int(live[j])
@@ -854,6 +1065,8 @@ class _Block:
         moved = np.zeros(self.B, bool)
         for b in np.flatnonzero(step_b):
             rs = self.reps[b]
+            if not t1 >= rs.next_hit:  # nothing of this replication lands by t1
+                continue
             hits = sorted((e for e in rs.open if e.state == _S.FIRING and not e.resolved
                            and e.t_hit_s <= t1), key=lambda e: e.t_hit_s)
             if not hits:
@@ -868,6 +1081,7 @@ class _Block:
                 self.resolve_hit(rs, e)
             self.advance(t_cur, t1, m)
             moved[b] = True
+            self._due(rs)
         self.advance(t, t1, step_b & ~moved)
         # magazines reloaded
         reload = (step_b[:, None] & self.eff0.kinetic[None, :] & (self.rounds == 0)
@@ -877,13 +1091,14 @@ class _Block:
             self.reload_done[reload] = np.inf
         self.electronic_warfare(t1, step_b)
         self.sense_and_track(t1, step_b)
+        # engagements move only when something is due (see _due)
         active = [self.reps[b] for b in np.flatnonzero(step_b)]
         for rs in active:
-            if rs.open:
+            if t1 >= rs.wake:
                 self.progress(rs, t1)
         self.decide(t1, step_b)
         for rs in active:
-            if rs.open:
+            if t1 >= rs.wake:
                 self.progress(rs, t1)
         if self.record:
             self._trace(t1, step_b)

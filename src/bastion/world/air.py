@@ -12,7 +12,8 @@ every object flies at constant velocity, so propagation is exact and time can be
   ``loiter`` holds station until endurance runs out; ``return`` flies back to launch.
 
 Waypoint arrivals inside an interval are handled by advancing each drone to its arrival,
-switching legs and continuing: the loop runs once per waypoint crossed, not per drone.
+switching legs and continuing. The propagation is compiled (``world.kernels``): one pass
+over the rows per call, so advancing a single replication's rows is cheap too.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
+
+from bastion.world.kernels import advance_kernel, denied_kernel, velocities_kernel
 
 __all__ = ["AirState", "Fate", "Kind", "Mode", "Nav", "concat_air"]
 
@@ -119,157 +122,56 @@ class AirState:
         return (self.mode != Mode.WAITING) & (self.mode != Mode.DOWN) & (self.mode != Mode.GONE)
 
     # ----------------------------------------------------------------------- velocities
-    def _ground_speed(self, u: F64, wind: F64, airspeed: F64) -> F64:
-        """Ground speed along unit direction u (xy) flying at airspeed in wind (wind triangle)."""
-        uw = np.einsum("ij,ij->i", u, wind)
-        w2 = np.einsum("ij,ij->i", wind, wind)
-        disc = np.maximum(airspeed**2 - w2 + uw**2, 0.0)
-        return np.maximum(uw + np.sqrt(disc), 0.1 * airspeed)
+    def _wind_rows(self) -> F64:
+        """Wind per drone row (nd, 3), as the compiled kernels take it."""
+        if self.wind.ndim == 2:
+            return self.wind
+        return np.tile(self.wind, (self.n_drones, 1))
 
     def drone_velocities(self, idx: NDArray[np.int64]) -> None:
-        """Recompute true velocity of drones ``idx`` from their mode and navigation."""
+        """Recompute true velocity of drones ``idx`` from their mode and navigation.
+
+        A GNSS-guided (or spoofed) drone solves the wind triangle with the wind it believes
+        in so its ground track points at its aim; on INS that belief is off by its drift.
+        It holds cruise altitude, climbing or descending toward it at ≤ 3 m/s. A landing
+        drone glides along its current heading at its glide ratio. LOITER orbits a point:
+        net displacement zero, so its net ground velocity is modelled as zero (radar still
+        sees an orbit's radial motion through its speed in the air).
+        """
         if idx.size == 0:
             return
-        mode = self.mode[idx]
-        pos = self.pos[idx]
-        v = np.zeros((idx.size, 3))
-        wind = (self.wind[idx, :2] if self.wind.ndim == 2
-                else np.broadcast_to(self.wind[:2], (idx.size, 2)))
-
-        steer = (mode == Mode.CRUISE) | (mode == Mode.RETURN)
-        if steer.any():
-            k = idx[steer]
-            believed = pos[steer, :2] + self.nav_err[k, :2]
-            aim = np.where(
-                (mode[steer] == Mode.RETURN)[:, None],
-                self.launch[k, :2],
-                self.wp[k, self.wp_idx[k], :2],
-            )
-            d = aim - believed
-            dist = np.linalg.norm(d, axis=1)
-            u = d / np.maximum(dist, 1e-9)[:, None]
-            ins = self.nav[k] == Nav.INS
-            # The autopilot solves the wind triangle with the wind it believes in.
-            w_believed = wind[steer] + np.where(ins[:, None], self.drift_mps[k, :2], 0.0)
-            g = self._ground_speed(u, w_believed, self.speed_mps[k])
-            v_xy = u * g[:, None] - np.where(ins[:, None], self.drift_mps[k, :2], 0.0)
-            v[steer, :2] = v_xy
-            # hold cruise altitude (barometric): climb/descend toward it at ≤ 3 m/s
-            v[steer, 2] = np.clip(self.alt_m[k] - pos[steer, 2], -3.0, 3.0) / 1.0
-        land = mode == Mode.LAND
-        if land.any():
-            k = idx[land]
-            cur = self.vel[k, :2]
-            sp = np.linalg.norm(cur, axis=1)
-            # keep the current heading; if it had none (e.g. hovering), glide east-north-east
-            u = np.where(sp[:, None] > 0.5, cur / np.maximum(sp, 1e-9)[:, None], [0.8, 0.6])
-            v[land, :2] = u * self.speed_mps[k, None]
-            v[land, 2] = -self.speed_mps[k] / self.glide_ratio[k]
-        # LOITER: orbiting a point — net displacement zero, speed stays in the air (radar
-        # still sees an orbit's radial motion); net ground velocity modelled as zero.
-        self.vel[idx] = v
+        velocities_kernel(np.asarray(idx, np.int64), self.mode, self.pos, self.vel,
+                          self._wind_rows(), self.nav, self.nav_err, self.drift_mps,
+                          self.launch, self.wp, self.wp_idx, self.speed_mps, self.alt_m,
+                          self.glide_ratio)
 
     # ----------------------------------------------------------------------- propagation
     def advance(self, t0_s: float, t1_s: float, rows: B | None = None
                 ) -> list[tuple[int, int, float]]:
         """Move everything (or the ``rows`` mask) from t0 to t1; return (drone, new_fate,
         t_s) of drones that ended. Rows outside the mask do not change at all: lock-step
-        replications each keep their own clock."""
-        dt = t1_s - t0_s
-        ended: list[tuple[int, int, float]] = []
-        if dt <= 0:
-            return ended
-        nd = self.n_drones
+        replications each keep their own clock.
+
+        Launches inside the interval are placed at their start time and fly the rest.
+        Drones fly leg by leg: one reaching a waypoint turns to the next, one reaching its
+        aim point dives (a leaker, or lands in the spoofer's area if spoofed), a gliding one
+        lands or crashes, a returning one is gone; drones out of endurance at t1 are down.
+        Birds leaving their area turn back. (Compiled: ``world.kernels.advance_kernel``.)
+        """
+        if t1_s - t0_s <= 0:
+            return []
         sel = np.ones(self.n, bool) if rows is None else rows
-        # launches inside the interval: place them at t_start and fly the rest
-        waiting = np.flatnonzero((self.mode == Mode.WAITING) & (self.t_start_s <= t1_s) & sel)
-        if waiting.size:
-            self.mode[waiting] = Mode.CRUISE
-            # drones get velocities from their mode; own aircraft were given theirs at build
-            self.drone_velocities(waiting[waiting < nd])
-        fly = self.airborne & (self.t_start_s < t1_s) & sel
-        rem = np.where(fly, t1_s - np.maximum(self.t_start_s, t0_s), 0.0)
-        # non-drone rows: straight lines, exact
-        other = np.flatnonzero(fly[nd:]) + nd
-        if other.size:
-            self.pos[other] += self.vel[other] * rem[other, None]
-        # drone rows: legs, landings, endurance
-        d = np.flatnonzero(fly[:nd])
-        rem_d = rem[d]
-        t_now = t1_s - rem_d
-        for _ in range(64):  # bounded: one pass per waypoint/landing crossed in the interval
-            if d.size == 0:
-                break
-            t_evt = self._time_to_event(d)
-            step = np.minimum(rem_d, t_evt)
-            self.pos[d] += self.vel[d] * step[:, None]
-            self.nav_err[d] += np.where(
-                (self.nav[d] == Nav.INS)[:, None], self.drift_mps[d] * step[:, None], 0.0
-            )
-            rem_d = rem_d - step
-            t_now = t_now + step
-            hit = t_evt <= step + 1e-9
-            if not hit.any():
-                break
-            for k, t_k in zip(d[hit], t_now[hit], strict=True):
-                fate = self._event(int(k), float(t_k))
-                if fate:
-                    ended.append((int(k), fate, float(t_k)))
-            keep = (rem_d > 1e-9) & (self.mode[d] != Mode.DOWN) & (self.mode[d] != Mode.GONE)
-            d, rem_d, t_now = d[keep], rem_d[keep], t_now[keep]
-        gone = np.flatnonzero(self.airborne & (self.t_end_s <= t1_s) & sel)
-        self.mode[gone] = Mode.GONE
-        # endurance
-        out = np.flatnonzero(
-            self.airborne[:nd] & (t1_s - self.t_start_s[:nd] > self.endurance_s) & sel[:nd]
-        )
-        for k in out:
-            ended.append((int(k), self._end(int(k), Fate.OUT_OF_FUEL, t1_s), t1_s))
-        self._birds_turn(sel)
-        return ended
-
-    def _time_to_event(self, d: NDArray[np.int64]) -> F64:
-        mode = self.mode[d]
-        t = np.full(d.size, np.inf)
-        cr = (mode == Mode.CRUISE) | (mode == Mode.RETURN)
-        if cr.any():
-            k = d[cr]
-            believed = self.pos[k, :2] + self.nav_err[k, :2]
-            aim = np.where((mode[cr] == Mode.RETURN)[:, None], self.launch[k, :2],
-                           self.wp[k, self.wp_idx[k], :2])
-            dist = np.linalg.norm(aim - believed, axis=1)
-            # believed velocity = true + drift (INS); its component toward the aim closes it
-            vb = self.vel[k, :2] + np.where(
-                (self.nav[k] == Nav.INS)[:, None], self.drift_mps[k, :2], 0.0
-            )
-            closing = np.linalg.norm(vb, axis=1)
-            t[cr] = np.where(dist < 1.0, 0.0, dist / np.maximum(closing, 1e-6))
-        ld = mode == Mode.LAND
-        if ld.any():
-            k = d[ld]
-            t[ld] = np.where(self.vel[k, 2] < 0, self.pos[k, 2] / -self.vel[k, 2], np.inf)
-        return t
-
-    def _event(self, k: int, t_s: float) -> int:
-        mode = self.mode[k]
-        if mode == Mode.LAND:
-            self.pos[k, 2] = 0.0
-            crashed = self.crash_draw[k] < self.p_crash[k]
-            return self._end(k, Fate.CRASHED if crashed else Fate.LANDED, t_s)
-        if mode == Mode.RETURN:
-            return self._end(k, Fate.RETURNED, t_s, gone=True)
-        # cruise: next waypoint or the aim point
-        if self.wp_idx[k] + 1 < self.n_wp[k]:
-            self.wp_idx[k] += 1
-            self.drone_velocities(np.array([k]))
-            return 0
-        if self.nav[k] == Nav.SPOOFED:
-            # led to the spoofer's controlled area: it dives / lands there
-            crashed = self.crash_draw[k] < self.p_crash[k]
-            self.pos[k, 2] = 0.0
-            return self._end(k, Fate.CRASHED if crashed else Fate.LANDED, t_s)
-        self.pos[k, 2] = 0.0
-        return self._end(k, Fate.ATTACKED, t_s)
+        e_pass, e_row, e_fate, e_t = advance_kernel(
+            float(t0_s), float(t1_s), sel, self.kind, self.pos, self.vel, self.mode,
+            self.t_start_s, self.t_end_s, self.speed_mps, self.alt_m, self.wp, self.n_wp,
+            self.wp_idx, self.launch, self.nav, self.nav_err, self.drift_mps, self._wind_rows(),
+            self.glide_ratio, self.crash_draw, self.p_crash, self.endurance_s, self.fate,
+            self.t_fate_s, self.impact, self.bird_centre, self.bird_radius_m)
+        if e_row.size == 0:
+            return []
+        # the order they were reported in: by waypoint pass, then by row
+        order = np.argsort(e_pass, kind="stable")
+        return [(int(e_row[i]), int(e_fate[i]), float(e_t[i])) for i in order]
 
     def _end(self, k: int, fate: int, t_s: float, gone: bool = False) -> int:
         self.mode[k] = Mode.GONE if gone else Mode.DOWN
@@ -282,37 +184,18 @@ class AirState:
     def shoot_down(self, k: int, t_s: float) -> None:
         self._end(k, Fate.SHOT_DOWN, t_s)
 
-    def _birds_turn(self, sel: B) -> None:
-        b = np.flatnonzero(self.kind == Kind.BIRD)
-        if b.size == 0:
-            return
-        rel = self.pos[b, :2] - self.bird_centre[:, :2]
-        out = (np.einsum("ij,ij->i", rel, rel) > self.bird_radius_m**2) & sel[b]
-        outward = np.einsum("ij,ij->i", rel, self.vel[b, :2]) > 0
-        turn = out & outward
-        if turn.any():
-            # reflect the velocity about the radial direction: birds stay about their area
-            r = rel[turn] / np.linalg.norm(rel[turn], axis=1)[:, None]
-            v = self.vel[b[turn], :2]
-            self.vel[b[turn], :2] = v - 2 * np.einsum("ij,ij->i", v, r)[:, None] * r
-
     # ----------------------------------------------------------------------- navigation
     def set_denied(self, denied: B, t_s: float, rows: B | None = None) -> list[tuple[int, int]]:
         """Update GNSS denial for drone rows (all, or the ``rows`` mask over drone rows);
         returns (drone, failsafe mode) taken now."""
         nd = self.n_drones
         taken: list[tuple[int, int]] = []
-        active = self.airborne[:nd] & self.gnss_susceptible & (self.nav != Nav.SPOOFED)
-        if rows is not None:
-            active &= rows
-        active &= self.mode[:nd] == Mode.CRUISE
-        newly = active & denied & np.isnan(self.denied_since_s) & (self.nav == Nav.GNSS)
-        self.denied_since_s[newly] = t_s
-        # lock regained before the timeout: the drone carries on as if nothing happened
-        regained = active & ~denied & (self.nav == Nav.GNSS)
-        self.denied_since_s[regained] = np.nan
-        due = active & (self.nav == Nav.GNSS) & (t_s - self.denied_since_s >= self.lock_timeout_s)
-        for k in np.flatnonzero(due):
+        # cruising susceptible drones on GNSS: denied ones start (or keep) their lock-loss
+        # clock, the others regain lock; those past their timeout take their fail-safe
+        due = denied_kernel(denied, float(t_s), np.ones(nd, bool) if rows is None else rows,
+                            self.mode, self.gnss_susceptible, self.nav, self.denied_since_s,
+                            self.lock_timeout_s)
+        for k in due:
             fs = int(self.failsafe[k])
             if fs == Mode.CRUISE:
                 self.nav[k] = Nav.INS  # continue on INS; drift starts now
