@@ -98,12 +98,23 @@ def _block(args: tuple[Scenario, list[int], int]
 
 
 def blocks(reps: range, workers: int) -> list[list[int]]:
-    """Split replications into lock-step blocks: at most ``BLOCK`` each, and at least one per
-    worker. A replication's result does not depend on its block, so this split only changes
-    the speed (bigger blocks share more of each tick's cost)."""
+    """Split replications into lock-step blocks of at most ``BLOCK``, as equal as possible and
+    a multiple of ``workers`` in number (so 200 on 2 workers run as 4 × 50, not 3 × 64 + 8,
+    which leaves one worker idle for a whole block). A replication's result does not depend
+    on its block, so this split only changes the speed (bigger blocks share more of each
+    tick's cost)."""
     n = len(reps)
-    size = max(1, min(BLOCK, math.ceil(n / workers)))
-    return [list(reps[i:i + size]) for i in range(0, n, size)]
+    if n == 0:
+        return []
+    k = math.ceil(n / BLOCK)
+    k = min(n, math.ceil(k / workers) * workers)
+    size, extra = divmod(n, k)
+    out, i = [], 0
+    for j in range(k):
+        m = size + (j < extra)
+        out.append(list(reps[i:i + m]))
+        i += m
+    return out
 
 
 def _init_worker() -> None:
