@@ -6,10 +6,11 @@ dropped, so a zero in the cost matrix means "not assigned" and no dummy columns 
 
 The gated problem splits into connected components (tracks and reports linked by a gated
 pair). Each component is solved on its own with ``linear_sum_assignment``; components with a
-single track or a single report — nearly all of them in a sparse raid — are solved for all
-components at once with vectorised arg-mins, so only genuinely contested clusters cost a call.
-A small problem (the simulator's 10–30 tracks) is solved by one dense call, which is cheaper
-than finding its components.
+single track or a single report — nearly all of them in a sparse raid — are solved in one
+compiled pass that also finds the components (``kernels.gnn_plan``), so only genuinely
+contested clusters cost a call. A small problem (the simulator's 10–30 tracks) is solved by
+one dense call, which is cheaper than finding its components. ``_gnn_numpy`` is the same
+algorithm in NumPy, kept as the reference.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
-from .kernels import component_labels
+from .kernels import component_labels, gnn_plan
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -34,7 +35,25 @@ def gnn(n: int, m: int, track: I64, report: I64, cost: F64, miss_cost: F64) -> I
 
     ``track``, ``report``, ``cost`` describe the gated pairs; ``miss_cost`` (n,) is the cost of
     leaving each track without a report.
+
+    The components and the trivial ones' answers come from one compiled pass
+    (``kernels.gnn_plan``); only contested clusters reach ``linear_sum_assignment``, with the
+    matrices the NumPy reference ``_gnn_numpy`` gives it, so the result is the same.
     """
+    out, G, shape, rows, cols = gnn_plan(n, m, track, report, cost, miss_cost,
+                                         _DENSE_CELLS_MAX)
+    go = ro = co = 0
+    for a, b in shape.tolist():
+        block = G[go : go + a * b].reshape(a, b)
+        r, c = linear_sum_assignment(block)
+        real = block[r, c] < 0.0
+        out[cols[co + c[real]]] = rows[ro + r[real]]
+        go, ro, co = go + a * b, ro + a, co + b
+    return out
+
+
+def _gnn_numpy(n: int, m: int, track: I64, report: I64, cost: F64, miss_cost: F64) -> I64:
+    """``gnn`` in NumPy: the reference the compiled version is tested against."""
     out = np.full(m, -1, dtype=np.int64)
     gain = cost - miss_cost[track]
     use = gain < 0.0

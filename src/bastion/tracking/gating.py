@@ -10,6 +10,11 @@ once to a reference time; each pair's predicted position and innovation covarian
 shifted to the report's time with the exact constant-velocity propagation of the mean and
 covariance (plus the white-acceleration noise of the interval), which is enough to gate and
 rank; the update itself re-predicts the track exactly to the report time.
+
+Both steps are compiled (``gate_kernels``): the tracker gates once per sensor batch, and in
+NumPy some sixty operations on arrays of a few hundred elements cost more in call overhead
+than in arithmetic. ``_gate_numpy`` and ``_grid_pairs_numpy`` are the NumPy formulation, kept
+as the reference the compiled path is tested against bit for bit.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from .gate_kernels import gate_candidates, gate_exact, gate_spans, near_pairs
 from .linalg import mahalanobis_sym6
 
 F64 = NDArray[np.float64]
@@ -53,6 +59,9 @@ _BLOCKS = np.concatenate([_UA * 6 + _UB, _UA * 6 + _UB + 3, _UB * 6 + _UA + 3,
                           (_UA + 3) * 6 + _UB + 3])  # fmt: skip
 
 
+_NO_DT = np.empty(0)  # |dt|³ when every track and report is at one time: not read
+
+
 def gate(
     x: F64,
     P: F64,
@@ -69,7 +78,54 @@ def gate(
 
     ``q_m2_s3`` is the largest process-noise density, used to widen the gate for the interval
     between a track's time and a report's.
+
+    Compiled (``gate_kernels``); the result is bit for bit that of the NumPy formulation
+    ``_gate_numpy``, kept as the reference.
     """
+    n, m = x.shape[0], z.shape[0]
+    if n == 0 or m == 0:
+        return _empty()
+    tt_lo, tt_hi, t_lo, t_hi, tr_r = gate_spans(t_track_s, t_report_s, R)
+    same_time = t_lo == t_hi == tt_lo == tt_hi
+    # The radius's scalars, in Python floats exactly as ``_gate_numpy`` forms them (``**`` on
+    # floats is libm's pow).
+    big_dt = max(abs(t_hi - tt_lo), abs(t_lo - tt_hi))
+    c1, c2, c3 = 2 * big_dt, big_dt**2, q_m2_s3 * big_dt**3
+    dense = n * m <= dense_pairs_max
+    # Candidate buffer: room for the usual few per track in one pass; later passes (radii
+    # covering much of the scene) double it up to _CHUNK_PAIRS, which bounds the memory.
+    cap = n * m if dense else 4 * (n + m)
+    parts = []
+    i = 0
+    while i < n:
+        cap = max(min(cap, _CHUNK_PAIRS), m)
+        ti, mj, adt, i = gate_candidates(x, P, t_track_s, z, t_report_s, c1, c2, c3, tr_r,
+                                         gate_chi2, big_dt, dense, i, cap)
+        cap *= 2
+        if ti.size:
+            # |dt|³ by NumPy's power, as the reference computes it (see gate_kernels).
+            adt3 = _NO_DT if same_time else adt**3
+            parts.append(gate_exact(x, P, t_track_s, z, R, t_report_s, ti, mj, adt3,
+                                    q_m2_s3, gate_chi2, same_time))
+    if not parts:
+        return _empty()
+    ti, mj, d2, det = (parts[0] if len(parts) == 1
+                       else [np.concatenate(c) for c in zip(*parts, strict=True)])
+    return GatedPairs(ti, mj, d2, np.log(det))
+
+
+def _gate_numpy(
+    x: F64,
+    P: F64,
+    t_track_s: F64,
+    z: F64,
+    R: F64,
+    t_report_s: F64,
+    gate_chi2: float,
+    q_m2_s3: float,
+    dense_pairs_max: int,
+) -> GatedPairs:
+    """``gate`` in NumPy: the reference the compiled version is tested against."""
     n, m = x.shape[0], z.shape[0]
     if n == 0 or m == 0:
         return _empty()
@@ -101,7 +157,7 @@ def gate(
     bound = tr_pp + 2 * big_dt * tr_pv + big_dt**2 * tr_vv + q_m2_s3 * big_dt**3 + tr_r
     speed = np.sqrt(xT[3] ** 2 + xT[4] ** 2 + xT[5] ** 2)
     radius = np.sqrt(gate_chi2 * bound) + speed * big_dt
-    ti, mj = _grid_pairs(x[:, :3], radius, z)
+    ti, mj = _grid_pairs_numpy(x[:, :3], radius, z)
     if ti.size == 0:
         return _empty()
     dt = None if same_time else t_report_s[mj] - t_track_s[ti]
@@ -142,7 +198,32 @@ _CHUNK_PAIRS = 1 << 20
 
 def _grid_pairs(pos: F64, radius: F64, z: F64) -> tuple[I64, I64]:
     """Every pair (track i, report j) with ``|z[j] - pos[i]|² <= radius[i]²``, sorted by track
-    then report: the pairs, in the same order, of the k-d tree ``query_ball_point`` it replaced.
+    then report (the pairs, in the same order, of the k-d tree ``query_ball_point`` this
+    replaced): ``gate_kernels.near_pairs``, in passes of at most ``_CHUNK_PAIRS`` pairs.
+    Report positions must be finite; a track with a NaN position or radius gets no pair, one
+    with an infinite radius gets every report. ``_grid_pairs_numpy`` is the NumPy reference.
+    """
+    n, m = pos.shape[0], z.shape[0]
+    if n == 0 or m == 0:
+        e = np.empty(0, dtype=np.int64)
+        return e, e
+    radius = np.asarray(radius, dtype=np.float64)
+    found_t: list[I64] = []
+    found_m: list[I64] = []
+    cap, i = 4 * (n + m), 0
+    while i < n:
+        cap = max(min(cap, _CHUNK_PAIRS), m)
+        ti, mj, i = near_pairs(pos, radius, z, i, cap)
+        cap *= 2
+        found_t.append(ti)
+        found_m.append(mj)
+    if len(found_t) == 1:
+        return found_t[0], found_m[0]
+    return np.concatenate(found_t), np.concatenate(found_m)
+
+
+def _grid_pairs_numpy(pos: F64, radius: F64, z: F64) -> tuple[I64, I64]:
+    """``_grid_pairs`` in NumPy, the reference: the same pairs in the same order.
 
     Reports are sorted by grid cell, row-major, so the cells a track's reach spans within one
     row are one slice of the sorted reports, found by two binary searches; the slices are then

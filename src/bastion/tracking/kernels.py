@@ -14,6 +14,11 @@ reduction across tracks), so lock-step replications stay bit-identical to runnin
 State is ``[x, y, z, vx, vy, vz]``; models are linear (CV or a coordinated turn at a fixed
 rate), as described in ``models.py``; the maths is the standard IMM recursion described in
 ``filters.py``.
+
+Association helpers live here too: connected components of the gated pairs
+(``component_labels``) and the GNN pass that finds them and solves the trivial ones
+(``gnn_plan``), for the same reason: a handful of small arrays per sensor batch, where the
+per-call cost of NumPy operations, not the arithmetic, was the cost.
 """
 
 from __future__ import annotations
@@ -24,8 +29,8 @@ import numba as nb
 import numpy as np
 
 __all__ = [
-    "advance_rows", "combine_kernel", "component_labels", "extrapolate_rows", "predict_kernel",
-    "update_kernel",
+    "advance_rows", "combine_kernel", "component_labels", "extrapolate_rows", "gnn_plan",
+    "predict_kernel", "update_kernel",
 ]
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -400,3 +405,155 @@ def component_labels(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
     """
     return _union_find_labels(np.ascontiguousarray(a, dtype=np.int64),
                               np.ascontiguousarray(b, dtype=np.int64), int(n))
+
+
+@nb.njit(cache=True)
+def _gnn_plan(n, m, track, report, cost, miss_cost, dense_cells_max):  # pragma: no cover
+    # See gnn_plan. Pairs with a gain (cost below the track's miss cost), in input order.
+    k = track.shape[0]
+    out = np.full(m, -1, np.int64)
+    pt = np.empty(k, np.int64)
+    pr = np.empty(k, np.int64)
+    pg = np.empty(k)
+    c = 0
+    for p in range(k):
+        g = cost[p] - miss_cost[track[p]]
+        if g < 0.0:
+            pt[c] = track[p]
+            pr[c] = report[p]
+            pg[c] = g
+            c += 1
+    no_i = np.empty(0, np.int64)
+    if c == 0:
+        return out, np.empty(0), np.empty((0, 2), np.int64), no_i, no_i
+    if n * m <= dense_cells_max:  # one dense problem over every track and report
+        G = np.zeros(n * m)
+        for p in range(c):
+            G[pt[p] * m + pr[p]] = pg[p]
+        shape = np.empty((1, 2), np.int64)
+        shape[0, 0], shape[0, 1] = n, m
+        return out, G, shape, np.arange(n), np.arange(m)
+    # Tracks and reports with a pair, in increasing order (np.unique), and their ranks.
+    t_loc = np.zeros(n, np.int64)
+    r_loc = np.zeros(m, np.int64)
+    for p in range(c):
+        t_loc[pt[p]] = 1
+        r_loc[pr[p]] = 1
+    ut = np.empty(min(n, c), np.int64)
+    ur = np.empty(min(m, c), np.int64)
+    nt = 0
+    for i in range(n):
+        if t_loc[i]:
+            t_loc[i] = nt
+            ut[nt] = i
+            nt += 1
+    nr = 0
+    for j in range(m):
+        if r_loc[j]:
+            r_loc[j] = nr
+            ur[nr] = j
+            nr += 1
+    if nt * nr <= dense_cells_max:  # one dense problem over those
+        G = np.zeros(nt * nr)
+        for p in range(c):
+            G[t_loc[pt[p]] * nr + r_loc[pr[p]]] = pg[p]
+        shape = np.empty((1, 2), np.int64)
+        shape[0, 0], shape[0, 1] = nt, nr
+        return out, G, shape, ut[:nt].copy(), ur[:nr].copy()
+
+    # Connected components: tracks are nodes 0..nt-1, reports nt..nt+nr-1.
+    nn = nt + nr
+    parent = np.arange(nn)
+    for p in range(c):
+        ra, rb = _root(parent, t_loc[pt[p]]), _root(parent, nt + r_loc[pr[p]])
+        if ra != rb:
+            if ra < rb:
+                parent[rb] = ra
+            else:
+                parent[ra] = rb
+    root = np.empty(nn, np.int64)
+    n_t = np.zeros(nn, np.int64)  # tracks and reports per component, indexed by its root
+    n_r = np.zeros(nn, np.int64)
+    for v in range(nn):
+        root[v] = _root(parent, v)
+        if v < nt:
+            n_t[root[v]] += 1
+        else:
+            n_r[root[v]] += 1
+    # One track: it takes its best report. One report: it goes to its best track. Best is
+    # the lowest gain, the first such pair on a tie (as a stable sort by gain would pick).
+    best = np.full(nn, -1, np.int64)
+    for p in range(c):
+        q = root[t_loc[pt[p]]]
+        if (n_t[q] == 1 or n_r[q] == 1) and (best[q] < 0 or pg[p] < pg[best[q]]):
+            best[q] = p
+    for q in range(nn):
+        if best[q] >= 0:
+            out[pr[best[q]]] = pt[best[q]]
+    # The other (contested) components: one dense gain matrix each, tracks and reports in
+    # increasing order, for the caller's linear_sum_assignment.
+    hard = np.full(nn, -1, np.int64)
+    n_hard = 0
+    for q in range(nn):
+        if root[q] == q and n_t[q] > 1 and n_r[q] > 1:
+            hard[q] = n_hard
+            n_hard += 1
+    shape = np.empty((n_hard, 2), np.int64)
+    for q in range(nn):
+        if hard[q] >= 0:
+            shape[hard[q], 0], shape[hard[q], 1] = n_t[q], n_r[q]
+    g_off = np.zeros(n_hard + 1, np.int64)
+    t_off = np.zeros(n_hard + 1, np.int64)
+    r_off = np.zeros(n_hard + 1, np.int64)
+    for h in range(n_hard):
+        g_off[h + 1] = g_off[h] + shape[h, 0] * shape[h, 1]
+        t_off[h + 1] = t_off[h] + shape[h, 0]
+        r_off[h + 1] = r_off[h] + shape[h, 1]
+    rows = np.empty(t_off[n_hard], np.int64)
+    cols = np.empty(r_off[n_hard], np.int64)
+    pos = np.empty(nn, np.int64)  # each node's row or column in its component's matrix
+    fill = np.zeros(n_hard, np.int64)
+    for v in range(nt):
+        h = hard[root[v]]
+        if h >= 0:
+            pos[v] = fill[h]
+            rows[t_off[h] + fill[h]] = ut[v]
+            fill[h] += 1
+    fill[:] = 0
+    for v in range(nt, nn):
+        h = hard[root[v]]
+        if h >= 0:
+            pos[v] = fill[h]
+            cols[r_off[h] + fill[h]] = ur[v - nt]
+            fill[h] += 1
+    G = np.zeros(g_off[n_hard])
+    for p in range(c):
+        a, b = t_loc[pt[p]], nt + r_loc[pr[p]]
+        h = hard[root[a]]
+        if h >= 0:
+            G[g_off[h] + pos[a] * shape[h, 1] + pos[b]] = pg[p]
+    return out, G, shape, rows, cols
+
+
+def gnn_plan(
+    n: int, m: int, track: np.ndarray, report: np.ndarray, cost: np.ndarray,
+    miss_cost: np.ndarray, dense_cells_max: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Global-nearest-neighbour assignment up to its contested clusters, in one compiled pass.
+
+    Of the pairs ``track``, ``report`` with ``cost`` below their track's ``miss_cost``, gains
+    ``cost - miss_cost``: returns ``out`` (m,), the track of each report assigned so far (or
+    -1), and the assignment problems left, as dense gain matrices (zero: no pair) flattened
+    one after the other into ``G``, with ``shape`` (k, 2) and the track ``rows`` and report
+    ``cols`` of each, concatenated. When ``n * m`` or the number of tracks with a pair times
+    that of reports with one is at most ``dense_cells_max``, the one problem is that whole
+    matrix and ``out`` is all -1. Otherwise each connected component with one track (it
+    takes its best report) or one report (it goes to its best track) is solved here, ties to
+    the first pair, and each other component is one problem, rows and columns in increasing
+    order: the same matrices that ``association._gnn_numpy`` builds, so solving them with the
+    same ``linear_sum_assignment`` gives the same answer, ties included.
+    """
+    return _gnn_plan(int(n), int(m), np.ascontiguousarray(track, dtype=np.int64),
+                     np.ascontiguousarray(report, dtype=np.int64),
+                     np.ascontiguousarray(cost, dtype=np.float64),
+                     np.ascontiguousarray(miss_cost, dtype=np.float64), int(dense_cells_max))
