@@ -46,6 +46,7 @@ class EffectorState:
     last_need_s: NDArray[np.float64]
     # jammers
     jammers: list[tuple[int, Jammer]]
+    divert_xy: NDArray[np.float64]  # (E, 2) a spoofer's divert point, NaN for the others
 
     def ready(self, t_s: float) -> NDArray[np.bool_]:
         return self.kinetic & (self.rounds > 0) & (self.busy_until_s <= t_s)
@@ -81,4 +82,7 @@ def build_effectors(scenario: Scenario, frame: Frame) -> EffectorState:
         rounds=mag.copy(), busy_until_s=np.zeros(E), reload_done_s=np.full(E, np.inf),
         radiating=np.zeros(E, bool), last_need_s=np.full(E, -np.inf),
         jammers=[(i, e) for i, e in enumerate(effs) if isinstance(e, Jammer)],
+        divert_xy=np.array([frame.point(e.divert_to)[:2] if isinstance(e, Jammer)
+                            and e.mode == "spoof" and e.divert_to is not None
+                            else (np.nan, np.nan) for e in effs], float).reshape(E, 2),
     )

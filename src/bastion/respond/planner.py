@@ -6,7 +6,9 @@
 2. Jammers radiate while a candidate is inside their activation range (they act on every
    susceptible drone in their footprint; the planner only switches them).
 3. Soft kill first: a candidate inside a radiating jammer's nominal footprint is left to
-   it for ``soft_kill_wait_s`` unless its time-to-go falls below ``kinetic_reserve_s``.
+   it for ``soft_kill_wait_s`` unless its time-to-go falls below ``kinetic_reserve_s``; one
+   a spoofer is visibly leading to its divert point is left to it for as long as that lasts
+   (``hold_fire_on_spoofed``), again down to the kinetic reserve.
 4. Point effectors: feasibility from envelopes, track quality and rules of engagement. One
    weapon–target assignment covers the threats engageable now *and* those not yet in reach
    (threats heading for an asset inside the effector's envelope, and threats left to a
@@ -34,12 +36,17 @@ from bastion.respond.kinetic import intercepts
 from bastion.respond.roe import NoFireZones
 from bastion.scenario.schema import Doctrine
 
-__all__ = ["Proposal", "plan", "soft_kill_hold", "within_reach"]
+__all__ = ["SPOOF_LEAD_DEG", "Proposal", "plan", "soft_kill_hold", "within_reach"]
 
 MIN_P_REACH = 0.05  # ASSUMED
 PLAN_SHOTS = 4  # ASSUMED planning horizon: rounds per effector the plan looks ahead
 FUTURE_PK_FACTOR = 0.8  # ASSUMED: Pk of a future shot relative to pk_max (geometry unknown)
 JAMMER_HOLD_S = 60.0  # ASSUMED: keep radiating this long after the last candidate left
+# ASSUMED: a track inside a spoofer's footprint whose ground velocity points within this
+# angle of the spoofer's divert point is being led there (a captured drone steers straight
+# for it; track velocity noise at cruise speed is a few degrees)
+SPOOF_LEAD_DEG = 20.0
+_LEAD_MIN_SPEED_MPS = 5.0  # ASSUMED: below this a track's heading is not judged
 # ASSUMED nominal receiver the defender plans against (it cannot know the threat's):
 NOMINAL_RX = {"g_rx_dbi": -10.0, "signal_dbw": -160.0, "threshold_db": 35.0}
 
@@ -97,12 +104,19 @@ def soft_kill_hold(
     t_s: float, doctrine: Doctrine, eff: EffectorState, radiating: NDArray[np.bool_],
     xy: NDArray[np.float64], asset_xy: NDArray[np.float64], asset: NDArray[np.int64],
     time_to_go_s: NDArray[np.float64], soft_since_s: NDArray[np.float64],
+    vel_xy: NDArray[np.float64] | None = None,
 ) -> NDArray[np.bool_]:
     """Rows left to a jammer this epoch; ``soft_since_s`` is updated in place.
 
     Soft kill first: a track heading for an asset (``asset``) that a radiating jammer's
     footprint covers is left to the jammer until it has spent soft_kill_wait_s inside the
     footprint without going down, or until its time-to-go falls below the kinetic reserve.
+    Led away: with ``vel_xy`` (n, 2) given and ``hold_fire_on_spoofed``, a track inside a
+    radiating spoofer's footprint flying towards that spoofer's divert point (within
+    ``SPOOF_LEAD_DEG``, and more nearly than towards the asset it threatens) is held for as
+    long as that lasts — the spoofer has it, and a
+    kinetic shot would only trade a drone landing where the defender chose for debris and a
+    round — until its time-to-go falls below the kinetic reserve.
     ``radiating`` (n, E) holds each row's own jammer states, so one call can serve the tracks
     of many replications at once (row by row it is the same arithmetic as one at a time).
     """
@@ -111,45 +125,76 @@ def soft_kill_hold(
     radii = np.array([jammer_radius_m(eff, int(j)) for j in jams])
     if n and jams.size and asset_xy.shape[0] == 0 and radiating[:, jams].any():
         raise IndexError("a jammer footprint needs the assets it protects")
-    hold = _hold_rows(t_s, radiating, jams, eff.pos, radii, xy, asset_xy, asset, time_to_go_s,
-                      soft_since_s, doctrine.soft_kill_wait_s, doctrine.kinetic_reserve_s)
+    lead = vel_xy is not None and doctrine.hold_fire_on_spoofed
+    v = np.ascontiguousarray(vel_xy, dtype=float) if lead else np.zeros((n, 2))
+    hold, led = _hold_rows(t_s, radiating, jams, eff.pos, radii, xy, asset_xy, asset,
+                           time_to_go_s, soft_since_s, doctrine.soft_kill_wait_s,
+                           doctrine.kinetic_reserve_s, eff.divert_xy, v, lead,
+                           math.cos(math.radians(SPOOF_LEAD_DEG)))
     if not doctrine.soft_kill_first:
-        return np.zeros(n, bool)
-    return hold
+        return led
+    return hold | led
 
 
 @nb.njit(cache=True)
 def _hold_rows(t_s, radiating, jams, eff_pos, radii, xy, asset_xy, asset, time_to_go_s,
-               soft_since_s, wait_s, reserve_s):  # pragma: no cover - compiled
+               soft_since_s, wait_s, reserve_s, divert_xy, vel_xy, lead,
+               cos_lead):  # pragma: no cover - compiled
     # Row by row (rows never mix): inside a radiating jammer's footprint → soft_since set
     # if unset; held when the asset it heads for is covered by a radiating jammer, it has
     # waited less than wait_s and its time-to-go exceeds the reserve. Distances are
     # sqrt(dx² + dy²) as np.linalg.norm computes them, so the comparisons are unchanged.
+    # "led" (with lead): inside a radiating spoofer's footprint, heading for its divert
+    # point within the lead angle and more nearly than for its asset, time-to-go above the
+    # reserve.
     n = xy.shape[0]
     hold = np.zeros(n, np.bool_)
+    led = np.zeros(n, np.bool_)
     for i in range(n):
         inside = False
         protected = False
+        towards = False
         for q in range(jams.shape[0]):
             j = jams[q]
             if not radiating[i, j]:
                 continue
             dx = xy[i, 0] - eff_pos[j, 0]
             dy = xy[i, 1] - eff_pos[j, 1]
-            if math.sqrt(dx * dx + dy * dy) <= radii[q]:
+            here = math.sqrt(dx * dx + dy * dy) <= radii[q]
+            if here:
                 inside = True
             a = asset[i]
             ax = asset_xy[a, 0] - eff_pos[j, 0]
             ay = asset_xy[a, 1] - eff_pos[j, 1]
             if math.sqrt(ax * ax + ay * ay) <= radii[q]:
                 protected = True
+            if lead and here and divert_xy[j, 0] == divert_xy[j, 0]:
+                # cos of the angle between the ground velocity and the way to the divert
+                # point; a track hovering or already there has no heading to judge
+                gx = divert_xy[j, 0] - xy[i, 0]
+                gy = divert_xy[j, 1] - xy[i, 1]
+                vx = vel_xy[i, 0]
+                vy = vel_xy[i, 1]
+                nv = math.sqrt(vx * vx + vy * vy)
+                ng = math.sqrt(gx * gx + gy * gy)
+                # ... and closer to it than to the asset it threatens: where the divert point
+                # lies near the approach, the heading must tell which of the two it is
+                # steering for (cosines compared without dividing: cos_d > cos_a)
+                hx = asset_xy[a, 0] - xy[i, 0]
+                hy = asset_xy[a, 1] - xy[i, 1]
+                nh = math.sqrt(hx * hx + hy * hy)
+                dot_g = vx * gx + vy * gy
+                if (nv >= _LEAD_MIN_SPEED_MPS and ng > 0.0 and dot_g >= cos_lead * nv * ng
+                        and dot_g * nh > (vx * hx + vy * hy) * ng):
+                    towards = True
         s = soft_since_s[i]
         if inside and s != s:
             s = t_s
             soft_since_s[i] = s
         waited = t_s - (t_s if s != s else s)
         hold[i] = protected and waited < wait_s and time_to_go_s[i] > reserve_s
-    return hold
+        led[i] = towards and time_to_go_s[i] > reserve_s
+    return hold, led
 
 
 def within_reach(
@@ -182,7 +227,7 @@ def plan(
     """Point-effector proposals for this epoch. ``soft_since_s`` is updated in place."""
     radiating = np.broadcast_to(eff.radiating, (cand.shape[0], eff.radiating.size))
     hold_soft = soft_kill_hold(t_s, doctrine, eff, radiating, x[:, :2], asset_xy, threats.asset,
-                               threats.time_to_go_s, soft_since_s)
+                               threats.time_to_go_s, soft_since_s, x[:, 3:5])
     now_ok = cand & ~busy_tracks & ~hold_soft
     later = cand & ~busy_tracks & hold_soft
     weap = np.flatnonzero(eff.ready(t_s))

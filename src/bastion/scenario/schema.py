@@ -366,6 +366,10 @@ class Doctrine(_Model):
     kinetic_reserve_s: NonNeg = Field(
         60.0, description="fire kinetically anyway once time-to-go falls below this"
     )
+    hold_fire_on_spoofed: bool = Field(
+        True, description="hold kinetic fire on tracks a radiating spoofer is leading to its "
+        "divert point (for as long as it takes; the kinetic reserve still applies)"
+    )
     kill_assessment_delay_s: NonNeg = 3.0
     kill_assessment_p_correct: Prob = 0.95
     operator: Operator = Operator()

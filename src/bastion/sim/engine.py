@@ -700,7 +700,7 @@ class _Block:
             soft_s = soft[sel]
             hold[sel] = soft_kill_hold(t, self.doctrine, self.eff0, self.radiating[tb[sel]],
                                        x[sel, :2], self.asset_enu[:, :2], threats.asset[sel],
-                                       threats.time_to_go_s[sel], soft_s)
+                                       threats.time_to_go_s[sel], soft_s, x[sel, 3:5])
             soft[sel] = soft_s
             self.soft_since.set(ids[sel], soft_s)
         ready = self.eff0.kinetic & (self.rounds > 0) & (self.busy_until <= t)  # eff.ready
