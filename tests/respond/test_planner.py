@@ -195,3 +195,15 @@ def test_a_track_the_spoofer_leads_to_its_divert_point_is_held_past_the_wait():
     assert not held(to_div, doctrine=d.model_copy(update={"hold_fire_on_spoofed": False}))
     assert held(to_div, doctrine=d.model_copy(update={"soft_kill_first": False}))
     assert not held(0.1 * to_div)  # too slow for a heading to mean anything
+
+
+def test_soft_kill_hold_refuses_an_asset_index_out_of_range():
+    import pytest
+
+    eff, asset_xy = _effectors()
+    (j, _), = eff.jammers
+    on = np.zeros((2, eff.radiating.size), bool)
+    on[:, j] = True
+    with pytest.raises(IndexError):
+        soft_kill_hold(5.0, small_scenario().doctrine, eff, on, np.zeros((2, 2)), asset_xy,
+                       np.array([0, asset_xy.shape[0]]), np.ones(2), np.full(2, np.nan))

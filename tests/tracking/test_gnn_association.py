@@ -88,3 +88,17 @@ def test_jpda_weights_are_probabilities_and_favour_the_closest():
     np.testing.assert_allclose(totals, 1.0)
     assert np.all(beta >= 0) and np.all(beta0 >= 0)
     assert beta[0] > beta[1] and beta[2] > beta[3]
+
+
+def test_out_of_range_pairs_are_refused_not_written_past_the_matrix():
+    import pytest
+
+    from bastion.tracking.association import gnn
+
+    t = np.array([0, 1])
+    with pytest.raises(IndexError):
+        gnn(2, 3, t, np.array([0, 5]), np.zeros(2), np.ones(2))
+    with pytest.raises(IndexError):
+        gnn(2, 3, np.array([0, 2]), np.array([0, 1]), np.zeros(2), np.ones(2))
+    with pytest.raises(ValueError):
+        gnn(2, 3, t, np.array([0]), np.zeros(2), np.ones(2))

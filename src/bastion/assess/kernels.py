@@ -18,28 +18,11 @@ import math
 import numba as nb
 import numpy as np
 
+from bastion.numerics import np_maximum as _maximum
+from bastion.numerics import np_minimum as _minimum
+
 __all__ = ["classify_normalise", "classify_shift", "classify_terms", "threat_pick",
            "threat_terms"]
-
-
-@nb.njit(cache=True, inline="always")
-def _maximum(a, b):  # pragma: no cover - compiled
-    # np.maximum: NaN wins, otherwise the larger (b on ties: max(-0.0, 0.0) is 0.0)
-    if a != a:
-        return a
-    if b != b:
-        return b
-    return a if a > b else b
-
-
-@nb.njit(cache=True, inline="always")
-def _minimum(a, b):  # pragma: no cover - compiled
-    # np.minimum: NaN wins, otherwise the smaller (b on ties)
-    if a != a:
-        return a
-    if b != b:
-        return b
-    return a if a < b else b
 
 
 @nb.njit(cache=True)

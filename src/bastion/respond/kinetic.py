@@ -22,6 +22,9 @@ import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
+from bastion.numerics import np_maximum as _maximum
+from bastion.numerics import np_minimum as _minimum
+
 __all__ = ["Intercepts", "intercepts"]
 
 
@@ -33,26 +36,6 @@ class Intercepts:
     sigma_m: NDArray[np.float64]
     pk: NDArray[np.float64]
     feasible: NDArray[np.bool_]  # envelope and track-quality checks only (not ROE, not doctrine)
-
-
-@nb.njit(cache=True, inline="always")
-def _maximum(a, b):  # pragma: no cover - compiled
-    # np.maximum: NaN wins, otherwise the larger (b on ties: max(-0.0, 0.0) is 0.0)
-    if a != a:
-        return a
-    if b != b:
-        return b
-    return a if a > b else b
-
-
-@nb.njit(cache=True, inline="always")
-def _minimum(a, b):  # pragma: no cover - compiled
-    # np.minimum: NaN wins, otherwise the smaller (b on ties)
-    if a != a:
-        return a
-    if b != b:
-        return b
-    return a if a < b else b
 
 
 @nb.njit(cache=True)

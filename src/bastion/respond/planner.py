@@ -125,6 +125,12 @@ def soft_kill_hold(
     radii = np.array([jammer_radius_m(eff, int(j)) for j in jams])
     if n and jams.size and asset_xy.shape[0] == 0 and radiating[:, jams].any():
         raise IndexError("a jammer footprint needs the assets it protects")
+    # the compiled pass reads these without bounds checks
+    if n and jams.size and (asset.min() < 0 or asset.max() >= asset_xy.shape[0]):
+        raise IndexError("asset index out of range")
+    if radiating.shape != (n, eff.pos.shape[0]) or time_to_go_s.shape[0] != n \
+            or soft_since_s.shape[0] != n or (vel_xy is not None and len(vel_xy) != n):
+        raise ValueError("radiating (n, E), time_to_go_s, soft_since_s and vel_xy need n rows")
     lead = vel_xy is not None and doctrine.hold_fire_on_spoofed
     v = np.ascontiguousarray(vel_xy, dtype=float) if lead else np.zeros((n, 2))
     hold, led = _hold_rows(t_s, radiating, jams, eff.pos, radii, xy, asset_xy, asset,

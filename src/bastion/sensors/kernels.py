@@ -21,9 +21,10 @@ the NumPy code used; a draw whose value could not matter (a target already out o
 whose Pd was 0; a false alarm's unused fourth slot) is not made — the streams are
 counter-based, so skipping it changes no other number.
 
-Numba's on-disk cache is keyed by this file only: after editing the stream or polar
-functions compiled into these kernels (bastion.rng, bastion.tracking.convert), delete this
-package's ``__pycache__/kernels.*.nb[ci]`` files.
+Numba's on-disk cache keys these kernels on this file only, though they inline the stream
+and polar functions of bastion.rng and bastion.tracking.convert; ``bastion/__init__.py``
+therefore names the cache directory after those files' contents, so editing them starts a
+fresh cache.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ from scipy.special import ndtri
 
 from bastion.assess import assess_threats, classify
 from bastion.assess.threat import Threats
+from bastion.numerics import np_minimum as _minimum
 from bastion.respond.effectors import EffectorState, build_effectors
 from bastion.respond.engagement import Engagement, EngagementState, OperatorQueue
 from bastion.respond.jamming import js_db
@@ -141,16 +142,6 @@ def _jammer_need(cand_b, cand_pos, jam_pos, act_m, n_b):  # pragma: no cover - c
             if math.sqrt(dx * dx + dy * dy) <= act_m[q]:
                 need[cand_b[i], q] = True
     return need
-
-
-@nb.njit(cache=True, inline="always")
-def _minimum(a, b):  # pragma: no cover - compiled
-    # np.minimum: NaN wins, otherwise the smaller (b on ties)
-    if a != a:
-        return a
-    if b != b:
-        return b
-    return a if a < b else b
 
 
 @nb.njit(cache=True)

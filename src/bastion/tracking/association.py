@@ -40,6 +40,13 @@ def gnn(n: int, m: int, track: I64, report: I64, cost: F64, miss_cost: F64) -> I
     (``kernels.gnn_plan``); only contested clusters reach ``linear_sum_assignment``, with the
     matrices the NumPy reference ``_gnn_numpy`` gives it, so the result is the same.
     """
+    # The compiled pass does not check indices (an out-of-range one would write outside its
+    # matrices), so the NumPy-level checks the reference got for free are made here.
+    k = track.shape[0]
+    if report.shape[0] != k or cost.shape[0] != k or miss_cost.shape[0] != n:
+        raise ValueError("track, report and cost must have one entry per pair, miss_cost n")
+    if k and (track.min() < 0 or track.max() >= n or report.min() < 0 or report.max() >= m):
+        raise IndexError("a pair's track or report index is out of range")
     out, G, shape, rows, cols = gnn_plan(n, m, track, report, cost, miss_cost,
                                          _DENSE_CELLS_MAX)
     go = ro = co = 0

@@ -22,6 +22,9 @@ import math
 import numba as nb
 import numpy as np
 
+from bastion.numerics import np_maximum as _maximum
+from bastion.numerics import np_minimum as _minimum
+
 __all__ = ["advance_kernel", "denied_kernel", "velocities_kernel"]
 
 # Mode codes (world.air.Mode)
@@ -33,26 +36,6 @@ _LANDED, _CRASHED, _ATTACKED, _RETURNED, _OUT_OF_FUEL = 2, 3, 4, 5, 6
 _BIRD = 1  # Kind.BIRD
 # Waypoint / landing passes per interval (as the NumPy loop it replaced bounded them)
 MAX_PASSES = 64
-
-
-@nb.njit(cache=True, inline="always")
-def _maximum(a, b):  # pragma: no cover - compiled
-    # np.maximum: NaN wins, otherwise the larger (b on ties: max(-0.0, 0.0) is 0.0)
-    if a != a:
-        return a
-    if b != b:
-        return b
-    return a if a > b else b
-
-
-@nb.njit(cache=True, inline="always")
-def _minimum(a, b):  # pragma: no cover - compiled
-    # np.minimum: NaN wins, otherwise the smaller (b on ties)
-    if a != a:
-        return a
-    if b != b:
-        return b
-    return a if a < b else b
 
 
 @nb.njit(cache=True, inline="always")
