@@ -14,7 +14,7 @@ import numba as nb
 __all__ = ["np_maximum", "np_minimum"]
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, inline="always", error_model="numpy")
 def np_maximum(a, b):  # pragma: no cover - compiled
     """``np.maximum(a, b)``: NaN wins, otherwise the larger, ``b`` on ties
     (``max(-0.0, 0.0)`` is ``0.0``)."""
@@ -25,7 +25,7 @@ def np_maximum(a, b):  # pragma: no cover - compiled
     return a if a > b else b
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, inline="always", error_model="numpy")
 def np_minimum(a, b):  # pragma: no cover - compiled
     """``np.minimum(a, b)``: NaN wins, otherwise the smaller, ``b`` on ties."""
     if a != a:

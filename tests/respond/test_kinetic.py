@@ -73,3 +73,20 @@ def test_intercepts_match_numpy(seed, nw, nt):
         g = getattr(got, name)
         assert g.dtype == w.dtype and g.shape == w.shape, name
         assert g.tobytes() == w.tobytes(), name
+
+
+def test_zero_scales_give_numpys_inf_and_nan_not_an_exception():
+    # A user's effector table with a zero scale divides by zero: the compiled code follows
+    # NumPy's rules (inf / NaN, no exception), as the array expressions it replaced did.
+    rng = np.random.default_rng(5)
+    x = np.column_stack([rng.normal(0, 3000, (4, 2)), np.full(4, 300.0), rng.normal(0, 30, (4, 3))])
+    P = np.broadcast_to(np.eye(6) * 25.0, (4, 6, 6)).copy()
+    one = np.ones(1)
+    args = (np.zeros((1, 3)), one * 900.0, one * 2.0, one * 0.0, one * 0.0, one * 5000.0,
+            one * 0.8, one * 50.0, one * 0.0, one * 0.0, np.zeros(1, bool), x, P)
+    with np.errstate(all="ignore"):
+        want = intercepts_ref(*args)
+    got = intercepts(*args)
+    for name, w in zip(("t_flight_s", "point", "range_m", "sigma_m", "pk", "feasible"), want,
+                       strict=True):
+        assert getattr(got, name).tobytes() == w.tobytes(), name

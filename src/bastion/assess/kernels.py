@@ -25,7 +25,7 @@ __all__ = ["classify_normalise", "classify_shift", "classify_terms", "threat_pic
            "threat_terms"]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def classify_terms(velocity, covariance, speed_model):  # pragma: no cover - compiled
     """Speed spreads sd (n, K) and quadratic terms −½((speed − mean)/sd)² (n, K).
 
@@ -50,7 +50,7 @@ def classify_terms(velocity, covariance, speed_model):  # pragma: no cover - com
     return sd, quad
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def classify_shift(quad, log_sd, log_prior, evidence):  # pragma: no cover - compiled
     """Log-posteriors (n, K) less their row maximum (the largest becomes 0)."""
     n, k_ = quad.shape
@@ -66,7 +66,7 @@ def classify_shift(quad, log_sd, log_prior, evidence):  # pragma: no cover - com
     return out
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def classify_normalise(p):  # pragma: no cover - compiled
     """Rows of p divided by their sums (in place); returns p."""
     n, k_ = p.shape
@@ -79,7 +79,7 @@ def classify_normalise(p):  # pragma: no cover - compiled
     return p
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def threat_terms(position, velocity, covariance, asset_xy, asset_radius_m, turn_fraction
                  ):  # pragma: no cover - compiled
     """Per (track, asset): the Gaussian's exponent −½(excess/σ)² and the time t_end (n, A)
@@ -115,7 +115,7 @@ def threat_terms(position, velocity, covariance, asset_xy, asset_radius_m, turn_
     return expo, t_end
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def threat_pick(p_reach, t_end, asset_value, p_hostile):  # pragma: no cover - compiled
     """The asset with the largest expected loss per track (first on ties, as argmax), its
     P(reaches), time-to-go (inf below 1e-3) and threat value."""

@@ -38,7 +38,7 @@ class Intercepts:
     feasible: NDArray[np.bool_]  # envelope and track-quality checks only (not ROE, not doctrine)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _geometry(eff_pos, speed_mps, delay_s, min_range_m, max_range_m, max_alt_m,
               required_sigma_m, error_scale_m, cross_scale_mps, guided, x, P
               ):  # pragma: no cover - compiled
@@ -116,7 +116,7 @@ def _geometry(eff_pos, speed_mps, delay_s, min_range_m, max_range_m, max_alt_m,
     return tau_o, point, rng_o, sigma_o, ok, expo, shape
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _pk(pk_max, e, shape, ok):  # pragma: no cover - compiled
     nw, nt = ok.shape
     pk = np.zeros((nw, nt))

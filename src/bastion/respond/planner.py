@@ -142,7 +142,7 @@ def soft_kill_hold(
     return hold | led
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _hold_rows(t_s, radiating, jams, eff_pos, radii, xy, asset_xy, asset, time_to_go_s,
                soft_since_s, wait_s, reserve_s, divert_xy, vel_xy, lead,
                cos_lead):  # pragma: no cover - compiled

@@ -47,7 +47,7 @@ _TWO_PI = 2 * np.pi
 _RAD2DEG = 180.0 / np.pi  # np.degrees(x) is x * (180 / π)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, inline="always", error_model="numpy")
 def _mod(a, b):  # pragma: no cover - compiled
     # np.mod for float64 (NumPy's divmod): C fmod, moved into the divisor's sign; an exact
     # zero takes the divisor's sign
@@ -60,7 +60,7 @@ def _mod(a, b):  # pragma: no cover - compiled
     return m
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def next_scan(counter, period, stepping, t1):  # pragma: no cover - compiled
     """(B,) scans completed, period, (B,) stepping, t1 -> (found, k, (B,) group): the
     earliest scan k still due by t1 among stepping positions and the positions it is due
@@ -80,7 +80,7 @@ def next_scan(counter, period, stepping, t1):  # pragma: no cover - compiled
     return found, k, group
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def nondecreasing(t):  # pragma: no cover - compiled
     """True when t is sorted (no NaN): a stable argsort of it is the identity."""
     for i in range(1, t.shape[0]):
@@ -89,7 +89,7 @@ def nondecreasing(t):  # pragma: no cover - compiled
     return True
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def gather_rows(order, t, sensor, z, R, ev, truth, rep):  # pragma: no cover - compiled
     """The seven report fields taken at rows ``order`` in one pass (was seven fancy
     indexes); z (m, 3), R (m, 3, 3), ev (m, K)."""
@@ -114,7 +114,7 @@ def gather_rows(order, t, sensor, z, R, ev, truth, rep):  # pragma: no cover - c
 
 
 # ---------------------------------------------------------------------------- radar
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def radar_near(airborne, group, row_block, pos, spos, max_range):  # pragma: no cover
     """Airborne rows of the scanning positions within max_range of the radar at spos ->
     (rows, east offset, north offset) for the azimuth (np.arctan2(east, north))."""
@@ -140,7 +140,7 @@ def radar_near(airborne, group, row_block, pos, spos, max_range):  # pragma: no 
 TB, RX, RY, SEL, RNG, BASE, EXPO = range(7)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def radar_geometry(idx, a, pos, vel, rcs, spos, t0, period, t1, h1, re2, min_speed, snr90,
                    ref_rcs, r90):  # pragma: no cover - compiled
     """Near rows and their arctan2 -> (table (7, m), rows) of the rows above the horizon
@@ -188,7 +188,7 @@ def radar_geometry(idx, a, pos, vel, rcs, spos, t0, period, t1, h1, re2, min_spe
     return f[:, :m], rows[:m]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def radar_pd_exponent(f, rows, a2, el, p4, el_max, mask):  # pragma: no cover - compiled
     """Keep (in place, at the front of f and rows) the rows inside the elevation coverage and
     outside every (az0°, az1°, min el°) mask, with RX := azimuth, RY := elevation and
@@ -217,7 +217,7 @@ def radar_pd_exponent(f, rows, a2, el, p4, el_max, mask):  # pragma: no cover - 
     return m
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def radar_hits(f, rows, m, pd, keys, row_block, row_local, k):  # pragma: no cover
     """Swerling draws (slot 0) against pd for the first m rows; the detected ones are kept
     in place at the front, with their range/azimuth/elevation noise uniforms (slots 1-3)
@@ -240,7 +240,7 @@ def radar_hits(f, rows, m, pd, keys, row_block, row_local, k):  # pragma: no cov
     return h, u[:h]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _searchsorted_left(a, v):  # pragma: no cover - compiled
     # np.searchsorted(a, v) (side 'left'): the first i with a[i] >= v
     lo, hi = 0, a.shape[0]
@@ -253,7 +253,7 @@ def _searchsorted_left(a, v):  # pragma: no cover - compiled
     return lo
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def radar_finish(f, rows, h, noise, group, keys, row_block, k, fa_cdf, clutter, max_range,
                  el_fa, t0, period, spos, sig, index):  # pragma: no cover - compiled
     """Measured reports of the h detections (noise = standard normals) and this scan's false
@@ -315,7 +315,7 @@ def radar_finish(f, rows, h, noise, group, keys, row_block, k, fa_cdf, clutter, 
 
 
 # ---------------------------------------------------------------------------- point sensors
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def point_in_range(airborne, group, row_block, pos, spos, range2, sel, kind,
                    want_kind):  # pragma: no cover - compiled
     """Airborne rows of the group's positions within sqrt(range2) of spos that have
@@ -335,7 +335,7 @@ def point_in_range(airborne, group, row_block, pos, spos, range2, sel, kind,
     return idx[:m]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def eoir_candidates(airborne, group, row_block, pos, spos, range2, cue_track, cue_t, cue_pos,
                     cue_vel, busy_until, slew, t_k, fov):  # pragma: no cover - compiled
     """Rows an EO/IR turret sees at t_k: in range, in a position of the group whose turret
@@ -365,7 +365,7 @@ def eoir_candidates(airborne, group, row_block, pos, spos, range2, cue_track, cu
     return idx[:m]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def eoir_reported(idx, kind, cum, keys, row_block, row_local, k):  # pragma: no cover
     """The class each candidate is reported as: a uniform (slot 7) against the cumulative
     confusion row of its true class (cum (K, K))."""
@@ -383,7 +383,7 @@ def eoir_reported(idx, kind, cum, keys, row_block, row_local, k):  # pragma: no 
     return out
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def point_detect(idx, pd, keys, row_block, row_local, k, pos, vel, dt):  # pragma: no cover
     """Detection draws (slot 0) against pd for candidate rows idx -> (positions in idx of
     the detected, their rows, block positions, positions dt seconds before, (h, 3) noise

@@ -118,7 +118,7 @@ class ByTrack:
         self.a[ids] = values
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _lookup(a, ids, fill):  # pragma: no cover - compiled
     # ByTrack.get: a handful of lookups of ~800 ids per tick, one compiled pass instead of
     # five NumPy calls (mask, index, fill) each
@@ -130,7 +130,7 @@ def _lookup(a, ids, fill):  # pragma: no cover - compiled
     return out
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _jammer_need(cand_b, cand_pos, jam_pos, act_m, n_b):  # pragma: no cover - compiled
     # (replication, jammer): some candidate of the replication is within the jammer's
     # activation range (horizontal distance, sqrt(dx² + dy²) as np.linalg.norm computes it)
@@ -144,7 +144,7 @@ def _jammer_need(cand_b, cand_pos, jam_pos, act_m, n_b):  # pragma: no cover - c
     return need
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _quiet_bound(t, inb, busy, mode, kind, pos, t_start, row_block, nd, site_xy, reach_m,
                  max_ground_speed, duration):  # pragma: no cover - compiled
     # _Block.quiet_until for the replications in inb (busy: those with an open engagement,
@@ -184,7 +184,7 @@ def _quiet_bound(t, inb, busy, mode, kind, pos, t_start, row_block, nd, site_xy,
     return out
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _pending_drones(mode, row_block, nd, n_b):  # pragma: no cover - compiled
     # per replication: some drone still waiting to launch or flying
     out = np.zeros(n_b, np.bool_)
@@ -195,7 +195,7 @@ def _pending_drones(mode, row_block, nd, n_b):  # pragma: no cover - compiled
     return out
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _cue_rows(pc, free, tb, x, eo_pos, range_m):  # pragma: no cover - compiled
     # Rows whose replication's turret is free, whose largest class probability is below
     # 0.95 (np.max: a NaN row is never below) and whose distance to the turret,
@@ -224,7 +224,7 @@ def _cue_rows(pc, free, tb, x, eo_pos, range_m):  # pragma: no cover - compiled
     return out[:c]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _distances(pos, rows, p):  # pragma: no cover - compiled
     # |pos[rows] − p| in 3-d, sqrt(dx² + dy² + dz²) as np.linalg.norm sums it
     out = np.empty(rows.shape[0])

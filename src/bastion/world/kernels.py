@@ -38,12 +38,12 @@ _BIRD = 1  # Kind.BIRD
 MAX_PASSES = 64
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, inline="always", error_model="numpy")
 def _airborne(m):  # pragma: no cover - compiled
     return m != _WAITING and m != _DOWN and m != _GONE
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _velocity(k, mode, pos, vel, wind, nav, nav_err, drift, launch, wp, wp_idx, speed, alt,
               glide):  # pragma: no cover - compiled
     # True velocity of drone k from its mode and navigation (AirState.drone_velocities).
@@ -105,7 +105,7 @@ def _velocity(k, mode, pos, vel, wind, nav, nav_err, drift, launch, wp, wp_idx, 
     vel[k, 2] = vz
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def velocities_kernel(idx, mode, pos, vel, wind, nav, nav_err, drift, launch, wp, wp_idx, speed,
                       alt, glide):  # pragma: no cover - compiled
     """Recompute the velocity of drones ``idx`` (int64 (m,)); wind is per drone (nd, 3)."""
@@ -114,7 +114,7 @@ def velocities_kernel(idx, mode, pos, vel, wind, nav, nav_err, drift, launch, wp
                   glide)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, inline="always", error_model="numpy")
 def _time_to_event(k, mode, pos, vel, nav, nav_err, drift, launch, wp, wp_idx
                    ):  # pragma: no cover - compiled
     # Time until drone k reaches its aim (cruise/return) or the ground (landing); inf else.
@@ -147,7 +147,7 @@ def _time_to_event(k, mode, pos, vel, nav, nav_err, drift, launch, wp, wp_idx
     return np.inf
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, inline="always", error_model="numpy")
 def _end(k, f, t, gone, mode, vel, pos, fate, t_fate, impact):  # pragma: no cover - compiled
     mode[k] = _GONE if gone else _DOWN
     vel[k, 0] = 0.0
@@ -161,7 +161,7 @@ def _end(k, f, t, gone, mode, vel, pos, fate, t_fate, impact):  # pragma: no cov
     return f
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def advance_kernel(t0, t1, sel, kind, pos, vel, mode, t_start, t_end, speed, alt, wp, n_wp,
                    wp_idx, launch, nav, nav_err, drift, wind, glide, crash_draw, p_crash,
                    endurance, fate, t_fate, impact, bird_centre, bird_radius
@@ -277,7 +277,7 @@ def advance_kernel(t0, t1, sel, kind, pos, vel, mode, t_start, t_end, speed, alt
     return e_pass[:ne], e_row[:ne], e_fate[:ne], e_t[:ne]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def denied_kernel(denied, t_s, rows, mode, gnss_susceptible, nav, denied_since, lock_timeout
                   ):  # pragma: no cover - compiled
     """GNSS denial bookkeeping of drone rows (AirState.set_denied) in place; returns the
