@@ -43,6 +43,22 @@ def _airborne(m):  # pragma: no cover - compiled
     return m != _WAITING and m != _DOWN and m != _GONE
 
 
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _to_aim(k, m, pos, nav_err, launch, wp, wp_idx):  # pragma: no cover - compiled
+    # What drone k believes lies between it and its aim (the next waypoint, or the launch
+    # point when returning): aim minus believed position (true + navigation error).
+    bx = pos[k, 0] + nav_err[k, 0]
+    by = pos[k, 1] + nav_err[k, 1]
+    if m == _RETURN:
+        ax = launch[k, 0]
+        ay = launch[k, 1]
+    else:
+        i = wp_idx[k]
+        ax = wp[k, i, 0]
+        ay = wp[k, i, 1]
+    return ax - bx, ay - by
+
+
 @nb.njit(cache=True, error_model="numpy")
 def _velocity(k, mode, pos, vel, wind, nav, nav_err, drift, launch, wp, wp_idx, speed, alt,
               glide):  # pragma: no cover - compiled
@@ -52,17 +68,7 @@ def _velocity(k, mode, pos, vel, wind, nav, nav_err, drift, launch, wp, wp_idx, 
     vy = 0.0
     vz = 0.0
     if m == _CRUISE or m == _RETURN:
-        bx = pos[k, 0] + nav_err[k, 0]
-        by = pos[k, 1] + nav_err[k, 1]
-        if m == _RETURN:
-            ax = launch[k, 0]
-            ay = launch[k, 1]
-        else:
-            i = wp_idx[k]
-            ax = wp[k, i, 0]
-            ay = wp[k, i, 1]
-        dx = ax - bx
-        dy = ay - by
+        dx, dy = _to_aim(k, m, pos, nav_err, launch, wp, wp_idx)
         den = _maximum(math.sqrt(dx * dx + dy * dy), 1e-9)
         ux = dx / den
         uy = dy / den
@@ -120,17 +126,7 @@ def _time_to_event(k, mode, pos, vel, nav, nav_err, drift, launch, wp, wp_idx
     # Time until drone k reaches its aim (cruise/return) or the ground (landing); inf else.
     m = mode[k]
     if m == _CRUISE or m == _RETURN:
-        bx = pos[k, 0] + nav_err[k, 0]
-        by = pos[k, 1] + nav_err[k, 1]
-        if m == _RETURN:
-            ax = launch[k, 0]
-            ay = launch[k, 1]
-        else:
-            i = wp_idx[k]
-            ax = wp[k, i, 0]
-            ay = wp[k, i, 1]
-        dx = ax - bx
-        dy = ay - by
+        dx, dy = _to_aim(k, m, pos, nav_err, launch, wp, wp_idx)
         dist = math.sqrt(dx * dx + dy * dy)
         # believed velocity = true + drift (INS); its component toward the aim closes it
         ins = nav[k] == _INS
