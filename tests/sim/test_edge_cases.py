@@ -38,3 +38,14 @@ def test_variant_runs(name):
         assert s["leaked"]["mean"] == drones and s["shots"]["mean"] == 0
     if name == "ins":
         assert s["forced_down"]["mean"] == 0  # jamming GNSS does nothing to INS drones
+
+
+def test_a_noisy_radar_near_its_target_reports_zero_range_rather_than_failing():
+    # σ_range 400 m: some target passes within a few σ of the antenna, where range + noise
+    # goes negative; the report is clamped at zero range (this used to abort the run).
+    from tests.conftest import small_scenario
+
+    from bastion.sim.engine import simulate
+
+    r = simulate(small_scenario(**{"sensors.radar.sigma_range_m": 400.0}), 0)
+    assert r.outcome["detected"] > 0

@@ -276,7 +276,10 @@ def radar_finish(f, rows, h, noise, group, keys, row_block, k, fa_cdf, clutter, 
     truth = np.empty(m, np.int64)
     rep = np.empty(m, np.int64)
     for j in range(h):
-        rm[j] = f[RNG, j] + noise[j, 0] * sig[0]
+        # A range cannot be negative: a target within a few σ of the antenna is reported at
+        # zero range rather than failing the conversion (and the run).
+        r_meas = f[RNG, j] + noise[j, 0] * sig[0]
+        rm[j] = r_meas if r_meas > 0.0 else 0.0
         azm[j] = f[RX, j] + noise[j, 1] * sig[1]
         elm[j] = f[RY, j] + noise[j, 2] * sig[2]
         tb[j] = f[TB, j]
