@@ -24,6 +24,15 @@ def tables_equal(a, b) -> bool:
     return True
 
 
+def assert_same_runs(base, other) -> None:
+    """Two lists of SimResult with the same events and every outcome bit for bit."""
+    for a, b in zip(base, other, strict=True):
+        assert tables_equal(a.events, b.events)
+        assert a.outcome.keys() == b.outcome.keys()
+        for k, v in a.outcome.items():
+            assert np.float64(v).tobytes() == np.float64(b.outcome[k]).tobytes(), k
+
+
 def test_same_seed_same_events(small):
     a = simulate(small, 3)
     b = simulate(small, 3)
