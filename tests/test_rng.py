@@ -6,7 +6,7 @@ from numba import njit
 from scipy import stats
 from scipy.special import ndtri
 
-from bastion.rng import Streams, stream_bits, stream_uniform
+from bastion.core.rng import Streams, stream_bits, stream_uniform
 
 
 def test_same_key_same_numbers_whatever_the_batch():
@@ -67,7 +67,7 @@ def test_generator_is_reproducible():
 
 
 def test_rep_streams_match_each_replications_streams():
-    from bastion.rng import RepStreams
+    from bastion.core.rng import RepStreams
 
     reps = np.array([3, 0, 17])
     block = RepStreams(11, reps)
@@ -102,7 +102,7 @@ def _reference_bits(key, entity, counter, slot):
        entity=st.lists(st.integers(-(2**40), 2**62), min_size=1, max_size=6),
        counter=st.integers(0, 2**40), slot=st.integers(0, 255))
 def test_bits_match_the_reference_definition(seed, rep, entity, counter, slot):
-    from bastion.rng import _key
+    from bastion.core.rng import _key
 
     s = Streams(seed, rep)
     e = np.array(entity)[:, None]
@@ -126,7 +126,7 @@ _SHAPES = st.sampled_from([(), (1,), (5,), (5, 1), (1, 3), (5, 3), (2, 5, 3), (1
 def test_block_draws_broadcast_like_numpy(seed, shapes, scalar, data):
     # every operand may be a Python int, a 0-d or an n-d array; the result must be the
     # reference bits of the broadcast keys, in NumPy's broadcast shape
-    from bastion.rng import RepStreams, _key
+    from bastion.core.rng import RepStreams, _key
 
     try:
         np.broadcast_shapes(*shapes)
@@ -158,7 +158,7 @@ def test_block_draws_broadcast_like_numpy(seed, shapes, scalar, data):
 
 
 def test_draw_result_types_and_index_errors():
-    from bastion.rng import RepStreams
+    from bastion.core.rng import RepStreams
 
     s = Streams(3, 1)
     assert isinstance(s.uniform("x", 5, 2), np.float64)

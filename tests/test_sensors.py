@@ -11,17 +11,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit
 
-from bastion.rng import RepStreams
+from bastion.core.detections import _FIELDS, Detections, K, gather_rows, nondecreasing
+from bastion.core.rng import RepStreams
 from bastion.scenario.geo import radar_horizon_m
 from bastion.scenario.schema import EOIR, IFF, PassiveRF, Position, Radar
-from bastion.sensors.base import _FIELDS, BlockView, Detections, K
-from bastion.sensors.eoir import _FOV_M, EOIRSensor
-from bastion.sensors.iff import IFFSensor
-from bastion.sensors.kernels import _mod, gather_rows, nondecreasing, radar_geometry
-from bastion.sensors.radar import _CLUTTER, RadarSensor
-from bastion.sensors.rf import RFSensor
+from bastion.sim.sensors.base import BlockView
+from bastion.sim.sensors.eoir import _FOV_M, EOIRSensor
+from bastion.sim.sensors.iff import IFFSensor
+from bastion.sim.sensors.kernels import _mod, radar_geometry
+from bastion.sim.sensors.radar import _CLUTTER, RadarSensor
+from bastion.sim.sensors.rf import RFSensor
+from bastion.sim.world.air import Kind
 from bastion.tracking import polar_to_enu
-from bastion.world.air import Kind
 
 _POS = Position(lat_deg=35.0, lon_deg=35.0)
 

@@ -16,7 +16,8 @@ from bastion._version import __version__
 
 # Sources whose functions or constants compiled kernels in *other* modules inline: the
 # numerics helpers, the random streams, the polar conversion, the world's mode/kind codes.
-_INLINED_ACROSS_MODULES = ("numerics.py", "rng.py", "tracking/convert.py", "world/air.py")
+_INLINED_ACROSS_MODULES = ("core/numerics.py", "core/rng.py", "core/convert.py",
+                          "sim/world/air.py")
 
 
 def _kernel_cache_dir() -> None:

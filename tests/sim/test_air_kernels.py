@@ -8,11 +8,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bastion.rng import Streams
+from bastion.core.rng import Streams
 from bastion.scenario import load_scenario
 from bastion.scenario.geo import Frame
-from bastion.world import Kind, Mode, Nav, build_air, kernels, wind_vector
-from bastion.world.air import AirState, Fate, concat_air
+from bastion.sim.world import Kind, Mode, Nav, build_air, kernels, wind_vector
+from bastion.sim.world.air import AirState, Fate, concat_air
 
 
 class RefAir(AirState):

@@ -12,7 +12,7 @@ from tests.conftest import small_scenario
 from tests.sim.test_determinism import assert_same_runs
 
 from bastion.sim import engine
-from bastion.world import Kind, Mode
+from bastion.sim.world import Kind, Mode
 
 
 def _modes(rng, n):

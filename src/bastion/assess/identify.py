@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bastion.assess.kernels import classify_normalise, classify_shift, classify_terms
-from bastion.sensors.base import K
+from bastion.core.detections import K
 
 __all__ = ["PRIOR", "SPEED_MODEL", "classify"]
 

@@ -18,8 +18,8 @@ import math
 import numba as nb
 import numpy as np
 
-from bastion.numerics import np_maximum as _maximum
-from bastion.numerics import np_minimum as _minimum
+from bastion.core.numerics import np_maximum as _maximum
+from bastion.core.numerics import np_minimum as _minimum
 
 __all__ = ["classify_normalise", "classify_shift", "classify_terms", "threat_pick",
            "threat_terms"]

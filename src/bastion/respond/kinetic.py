@@ -22,8 +22,8 @@ import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
-from bastion.numerics import np_maximum as _maximum
-from bastion.numerics import np_minimum as _minimum
+from bastion.core.numerics import np_maximum as _maximum
+from bastion.core.numerics import np_minimum as _minimum
 
 __all__ = ["Intercepts", "intercepts"]
 

@@ -34,7 +34,10 @@ from scipy.special import ndtri
 
 from bastion.assess import assess_threats, classify
 from bastion.assess.threat import Threats
-from bastion.numerics import np_minimum as _minimum
+from bastion.core.detections import Detections, K
+from bastion.core.events import EventLog
+from bastion.core.numerics import np_minimum as _minimum
+from bastion.core.rng import RepStreams, Streams
 from bastion.respond.effectors import EffectorState, build_effectors
 from bastion.respond.engagement import Engagement, EngagementState, OperatorQueue
 from bastion.respond.jamming import js_db
@@ -47,21 +50,19 @@ from bastion.respond.planner import (
     within_reach,
 )
 from bastion.respond.roe import NoFireZones
-from bastion.rng import RepStreams, Streams
 from bastion.scenario.geo import Frame
 from bastion.scenario.load import load_scenario
 from bastion.scenario.schema import EOIR, IFF, PassiveRF, Radar, Scenario
-from bastion.sensors.base import BlockView, Detections, K
-from bastion.sensors.eoir import EOIRSensor
-from bastion.sensors.iff import IFFSensor
-from bastion.sensors.perimeter import intrusions
-from bastion.sensors.radar import RadarSensor
-from bastion.sensors.rf import RFSensor
-from bastion.sim.events import EventLog
+from bastion.sim.sensors.base import BlockView
+from bastion.sim.sensors.eoir import EOIRSensor
+from bastion.sim.sensors.iff import IFFSensor
+from bastion.sim.sensors.perimeter import intrusions
+from bastion.sim.sensors.radar import RadarSensor
+from bastion.sim.sensors.rf import RFSensor
+from bastion.sim.world import Fate, Kind, Mode, Nav, build_air, wind_vector
+from bastion.sim.world.air import concat_air
+from bastion.sim.world.build import DroneInfo
 from bastion.tracking import Tracker
-from bastion.world import Fate, Kind, Mode, Nav, build_air, wind_vector
-from bastion.world.air import concat_air
-from bastion.world.build import DroneInfo
 
 __all__ = ["BLOCK", "SimResult", "simulate", "simulate_block"]
 
@@ -552,7 +553,7 @@ class _Block:
             until = min(until, float(r.counter[step_b].min()) * r.period)
         if det.m:
             z = det.z.copy()
-            z[:, 0] += self.slot_off[det.rep]
+            z[:, 0] += self.slot_off[det.group]
             trk.step(det.t_s, z, det.R, sensor=self.batch_key[det.sensor],
                      evidence=det.evidence, until_s=until, scanned=scanned)
         else:
@@ -567,7 +568,7 @@ class _Block:
         fresh = np.flatnonzero((assoc >= 0) & (self.track_block.get(assoc) < 0))
         if fresh.size:
             gids, first = np.unique(assoc[fresh], return_index=True)
-            b = det.rep[fresh[first]]
+            b = det.group[fresh[first]]
             order = np.argsort(b, kind="stable")
             gids, b = gids[order], b[order]
             n_b = np.bincount(b, minlength=self.B)

@@ -9,8 +9,9 @@ Public API::
 See docs/tracking.md.
 """
 
+from bastion.core.convert import polar_to_enu
+
 from .config import TrackerConfig
-from .convert import polar_to_enu
 from .tracker import Tracker
 from .tracks import Tracks, TrackStatus
 

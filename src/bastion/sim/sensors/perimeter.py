@@ -13,10 +13,10 @@ import math
 
 import numpy as np
 
-from bastion.rng import Streams
+from bastion.core.events import EventLog
+from bastion.core.rng import Streams
 from bastion.scenario.geo import Frame
 from bastion.scenario.schema import Perimeter, Scenario
-from bastion.sim.events import EventLog
 
 __all__ = ["intrusions"]
 

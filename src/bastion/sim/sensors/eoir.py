@@ -11,11 +11,12 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from bastion.core.detections import K
 from bastion.scenario.schema import EOIR
-from bastion.sensors.base import BlockView, K
-from bastion.sensors.kernels import eoir_candidates, eoir_reported
-from bastion.sensors.point import PointSensor
-from bastion.world.air import AirState
+from bastion.sim.sensors.base import BlockView
+from bastion.sim.sensors.kernels import eoir_candidates, eoir_reported
+from bastion.sim.sensors.point import PointSensor
+from bastion.sim.world.air import AirState
 
 __all__ = ["EOIRSensor"]
 

@@ -11,9 +11,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtri
 
-from bastion.sensors.base import BlockView, Detections, K, PeriodicSensor
-from bastion.sensors.kernels import point_detect, point_in_range
-from bastion.world.air import AirState
+from bastion.core.detections import Detections, K
+from bastion.sim.sensors.base import BlockView, PeriodicSensor
+from bastion.sim.sensors.kernels import point_detect, point_in_range
+from bastion.sim.world.air import AirState
 
 __all__ = ["PointSensor", "evidence_row"]
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from bastion.world.kernels import advance_kernel, denied_kernel, velocities_kernel
+from bastion.sim.world.kernels import advance_kernel, denied_kernel, velocities_kernel
 
 __all__ = ["AirState", "Fate", "Kind", "Mode", "Nav", "concat_air"]
 

@@ -11,7 +11,7 @@ operations as the NumPy expressions it replaced (``tests/sim/test_air_kernels.py
 bit for bit against them): only ``+ − × ÷`` and ``sqrt``, which IEEE 754 rounds exactly,
 so compiled and NumPy results agree to the bit. ``fastmath`` is off.
 
-Modes, navigation and fates are the integer codes of ``bastion.world.air`` (repeated here
+Modes, navigation and fates are the integer codes of ``bastion.sim.world.air`` (repeated here
 as plain constants because compiled code cannot read the classes).
 """
 
@@ -22,8 +22,8 @@ import math
 import numba as nb
 import numpy as np
 
-from bastion.numerics import np_maximum as _maximum
-from bastion.numerics import np_minimum as _minimum
+from bastion.core.numerics import np_maximum as _maximum
+from bastion.core.numerics import np_minimum as _minimum
 
 __all__ = ["advance_kernel", "denied_kernel", "velocities_kernel"]
 

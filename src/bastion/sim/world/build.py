@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from bastion.rng import Streams
+from bastion.core.rng import Streams
 from bastion.scenario.geo import Frame
 from bastion.scenario.schema import Scenario
-from bastion.world.air import AirState, Kind, Mode, Nav
+from bastion.sim.world.air import AirState, Kind, Mode, Nav
 
 __all__ = ["DroneInfo", "build_air", "wind_vector"]
 

@@ -15,10 +15,12 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtri
 
+from bastion.core.convert import raise_polar_error
+from bastion.core.detections import Detections, K
 from bastion.scenario.geo import RADIO_EARTH_RADIUS_M, radar_horizon_m
 from bastion.scenario.schema import Radar
-from bastion.sensors.base import BlockView, Detections, K, PeriodicSensor
-from bastion.sensors.kernels import (
+from bastion.sim.sensors.base import BlockView, PeriodicSensor
+from bastion.sim.sensors.kernels import (
     BASE,
     EXPO,
     RX,
@@ -30,8 +32,7 @@ from bastion.sensors.kernels import (
     radar_near,
     radar_pd_exponent,
 )
-from bastion.tracking.convert import raise_polar_error
-from bastion.world.air import AirState
+from bastion.sim.world.air import AirState
 
 __all__ = ["RadarSensor", "swerling1_pd"]
 

@@ -16,13 +16,13 @@ y²) + z²`` as ``np.linalg.norm``/``np.sum(axis=1)`` do; the radial speed adds 
 vz·z) + vy·y``, the order the einsum it replaced used with AVX-512 (the three products in
 one vector, reduced as a tree); being fixed here, it no longer depends on the CPU, and
 tests/test_sensors.py pins it at the MTI threshold. Random numbers are drawn with
-:func:`bastion.rng.stream_uniform` for exactly the (replication, entity, counter, slot) keys
+:func:`bastion.core.rng.stream_uniform` for exactly the (replication, entity, counter, slot) keys
 the NumPy code used; a draw whose value could not matter (a target already out of coverage,
 whose Pd was 0; a false alarm's unused fourth slot) is not made — the streams are
 counter-based, so skipping it changes no other number.
 
 Numba's on-disk cache keys these kernels on this file only, though they inline the stream
-and polar functions of bastion.rng and bastion.tracking.convert; ``bastion/__init__.py``
+and polar functions of bastion.core.rng and bastion.core.convert; ``bastion/__init__.py``
 therefore names the cache directory after those files' contents, so editing them starts a
 fresh cache.
 """
@@ -34,11 +34,11 @@ import math
 import numba as nb
 import numpy as np
 
-from bastion.rng import stream_uniform
-from bastion.tracking.convert import polar_checked, ucm_factors, ucm_row
+from bastion.core.convert import polar_checked, ucm_factors, ucm_row
+from bastion.core.rng import stream_uniform
 
 __all__ = [
-    "eoir_candidates", "gather_rows", "next_scan", "nondecreasing", "point_detect",
+    "eoir_candidates", "next_scan", "point_detect",
     "point_in_range", "radar_finish", "radar_geometry", "radar_hits", "radar_near",
     "radar_pd_exponent",
 ]
@@ -78,39 +78,6 @@ def next_scan(counter, period, stepping, t1):  # pragma: no cover - compiled
         for b in range(n):
             group[b] = stepping[b] and counter[b] == k and (counter[b] + 1) * period <= lim
     return found, k, group
-
-
-@nb.njit(cache=True, error_model="numpy")
-def nondecreasing(t):  # pragma: no cover - compiled
-    """True when t is sorted (no NaN): a stable argsort of it is the identity."""
-    for i in range(1, t.shape[0]):
-        if not t[i - 1] <= t[i]:
-            return False
-    return True
-
-
-@nb.njit(cache=True, error_model="numpy")
-def gather_rows(order, t, sensor, z, R, ev, truth, rep):  # pragma: no cover - compiled
-    """The seven report fields taken at rows ``order`` in one pass (was seven fancy
-    indexes); z (m, 3), R (m, 3, 3), ev (m, K)."""
-    m = order.shape[0]
-    t2 = np.empty(m)
-    s2 = np.empty(m, np.int64)
-    z2 = np.empty((m, z.shape[1]))
-    R2 = np.empty((m, R.shape[1], R.shape[2]))
-    e2 = np.empty((m, ev.shape[1]))
-    tr2 = np.empty(m, np.int64)
-    rp2 = np.empty(m, np.int64)
-    for j in range(m):
-        i = order[j]
-        t2[j] = t[i]
-        s2[j] = sensor[i]
-        z2[j] = z[i]
-        R2[j] = R[i]
-        e2[j] = ev[i]
-        tr2[j] = truth[i]
-        rp2[j] = rep[i]
-    return t2, s2, z2, R2, e2, tr2, rp2
 
 
 # ---------------------------------------------------------------------------- radar

@@ -10,9 +10,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bastion.scenario.schema import IFF
-from bastion.sensors.base import BlockView
-from bastion.sensors.point import PointSensor, evidence_row
-from bastion.world.air import AirState, Kind
+from bastion.sim.sensors.base import BlockView
+from bastion.sim.sensors.point import PointSensor, evidence_row
+from bastion.sim.world.air import AirState, Kind
 
 __all__ = ["IFFSensor"]
 
