@@ -21,8 +21,9 @@ import time  # noqa: E402
 
 def main() -> None:
     from bastion.outcome.compare import paired_differences
+    from bastion.outcome.metrics import HEADLINE
     from bastion.scenario import load_scenario, with_overrides
-    from bastion.sim.montecarlo import HEADLINE, monte_carlo
+    from bastion.sim.montecarlo import monte_carlo
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--runs", type=int, default=40)

@@ -23,7 +23,6 @@ import pyarrow as pa
 
 from bastion.scenario import load_scenario
 from bastion.sim.engine import BLOCK, simulate_block
-from bastion.sim.montecarlo import _row
 
 
 def _table_digest(t: pa.Table) -> str:
@@ -45,7 +44,7 @@ def fingerprints(name: str, runs: int) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for start in range(0, runs, BLOCK):
         for r in simulate_block(sc, list(range(start, min(runs, start + BLOCK)))):
-            out[str(r.replication)] = {"outcome": _row_digest(_row(r)),
+            out[str(r.replication)] = {"outcome": _row_digest(r.outcome),
                                        "events": _table_digest(r.events)}
     return out
 

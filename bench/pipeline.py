@@ -10,6 +10,8 @@ replication-step (a block's tick counts once per replication stepped).
 
     python bench/pipeline.py            # full
     python bench/pipeline.py --quick    # fewer replications
+    python bench/pipeline.py --vs ../old/src   # also run another checkout's sources,
+                                               # interleaved, and print the throughput ratio
 """
 
 from __future__ import annotations
@@ -66,7 +68,17 @@ def _case(name: str, runs: int, workers: int, q: mp.Queue) -> None:
     q.put(out)
 
 
-def run(name: str, runs: int, workers: int) -> dict:
+def run(name: str, runs: int, workers: int, src: str = "") -> dict:
+    """One case in a fresh process; ``src``: import bastion from that source tree instead."""
+    if src:
+        import subprocess
+        import sys
+
+        env = dict(os.environ, PYTHONPATH=src)
+        out = subprocess.run([sys.executable, __file__, "--case", name, "--runs", str(runs),
+                              "--workers", str(workers)], env=env, capture_output=True,
+                             text=True, check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     p = ctx.Process(target=_case, args=(name, runs, workers, q))
@@ -76,11 +88,36 @@ def run(name: str, runs: int, workers: int) -> dict:
     return res
 
 
+def versus(other_src: str, quick: bool) -> None:
+    """This checkout against ``other_src``, case by case, interleaved (A B A B), best of
+    two each: replications/s on one core and the ratio this / other."""
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
+    cases = [("khmeimim-2018", 32 if quick else 64), ("khmeimim-2025", 32 if quick else 64),
+             ("swarm1000", 1)]
+    print(f"{'case':24s} {'this reps/s':>11s} {'other reps/s':>12s} {'ratio':>6s}")
+    for name, runs in cases:
+        a, b = [], []
+        for _ in range(2):
+            a.append(run(name, runs, 1, here)["reps_per_s_1core"])
+            b.append(run(name, runs, 1, other_src)["reps_per_s_1core"])
+        print(f"{name:24s} {max(a):11.2f} {max(b):12.2f} {max(a) / max(b):6.3f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--json", type=str, default="")
+    ap.add_argument("--vs", type=str, default="", help="another checkout's src/ to compare")
+    ap.add_argument("--case", type=str, default="", help=argparse.SUPPRESS)
+    ap.add_argument("--runs", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.case:  # one case in this process (run() with another source tree)
+        print(json.dumps(run(a.case, a.runs, a.workers)))
+        return
+    if a.vs:
+        versus(a.vs, a.quick)
+        return
     cores = os.cpu_count() or 1
     print(f"bastion pipeline bench — {cores} cores, BLAS pinned to 1 thread")
     results = [run("khmeimim-2018", 32 if a.quick else 64, cores),

@@ -85,7 +85,7 @@ def run_mc(sc: Scenario, runs: int, seed: int | None, workers: int, label: str) 
 
 
 def print_summary(mc: Any) -> None:
-    from bastion.sim.montecarlo import HEADLINE
+    from bastion.outcome.metrics import HEADLINE
 
     s = mc.summary()
     ref = mc.scenario.reference_outcome
@@ -171,7 +171,7 @@ def compare(
     Example: bastion compare khmeimim-2018 --b doctrine.assignment=optimal
     """
     from bastion.outcome.compare import paired_differences
-    from bastion.sim.montecarlo import HEADLINE
+    from bastion.outcome.metrics import HEADLINE
 
     if not b:
         fail("compare needs at least one --b PATH=VALUE to say how variant B differs")

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from bastion.outcome.html import write_html
+from bastion.outcome.metrics import HEADLINE
 from bastion.scenario import Scenario, load_scenario
-from bastion.sim.montecarlo import HEADLINE, MonteCarloResult, monte_carlo
+from bastion.sim.montecarlo import MonteCarloResult, monte_carlo
 
 
 def _small_khmeimim() -> Scenario:

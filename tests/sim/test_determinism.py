@@ -109,8 +109,8 @@ def _same(a, b) -> bool:
     return tables_equal(a.events, b.events) and all(
         x == y or (x != x and y != y) for x, y in zip(a.outcome.values(), b.outcome.values(),
                                                      strict=True)) and [
-        (e.pk_expected, e.target_row, e.track_key) for e in a.engagements] == [
-        (e.pk_expected, e.target_row, e.track_key) for e in b.engagements]
+        (e.pk_expected, e.track_key) for e in a.engagements] == [
+        (e.pk_expected, e.track_key) for e in b.engagements] and a.shot_targets == b.shot_targets
 
 
 def test_block_equals_alone_with_awkward_scan_period_and_spread_departures():

@@ -11,7 +11,10 @@ from hypothesis import strategies as st
 from tests.conftest import small_scenario
 from tests.sim.test_determinism import assert_same_runs
 
-from bastion.sim import engine
+from bastion.respond import decision
+from bastion.respond.book import EngagementBook
+from bastion.respond.memory import TrackMemory
+from bastion.sim import engine, kernels
 from bastion.sim.world import Kind, Mode
 
 
@@ -26,7 +29,7 @@ def _airborne(mode):
 
 def quiet_ref(t, inb, busy, mode, kind, pos, t_start, row_block, nd, site_xy, reach_m,
               max_gs, duration):
-    """_Block.quiet_until's array form (for every replication)."""
+    """The engine's quiet_until array form (for every replication)."""
     bound = np.full(inb.size, duration)
     busy = busy.copy()
     live = np.flatnonzero(_airborne(mode[:nd]) & inb[row_block[:nd]])
@@ -70,13 +73,13 @@ def test_quiet_bound_and_pending_match_arrays(seed, n_b, n_sites):
     want, want_busy = quiet_ref(t, inb, busy0, mode, kind, pos, t_start, row_block, nd,
                                 site_xy, reach, max_gs, 3600.0)
     busy = busy0.copy()
-    got = engine._quiet_bound(t, inb, busy, mode, kind, pos, t_start, row_block, nd, site_xy,
+    got = kernels.quiet_bound(t, inb, busy, mode, kind, pos, t_start, row_block, nd, site_xy,
                               reach, max_gs, 3600.0)
     assert got[inb].tobytes() == want[inb].tobytes()
     assert np.array_equal(busy[inb], want_busy[inb])
     pending = (mode[:nd] == Mode.WAITING) | _airborne(mode[:nd])
     n_pending = np.bincount(row_block[:nd][pending], minlength=n_b)
-    assert np.array_equal(engine._pending_drones(mode, row_block, nd, n_b), n_pending > 0)
+    assert np.array_equal(kernels.pending_drones(mode, row_block, nd, n_b), n_pending > 0)
 
 
 @settings(max_examples=60, deadline=None)
@@ -84,9 +87,9 @@ def test_quiet_bound_and_pending_match_arrays(seed, n_b, n_sites):
 def test_track_lookup_cue_and_jammer_passes_match_arrays(seed, n):
     rng = np.random.default_rng(seed)
     n_b = 8
-    # ByTrack.get: unknown ids (negative, past the end) get the fill
+    # TrackMemory.get: unknown ids (negative, past the end) get the fill
     for fill, dtype in ((-1, np.int64), (np.nan, np.float64), (0, np.bool_)):
-        bt = engine.ByTrack(fill, dtype)
+        bt = TrackMemory(fill, dtype)
         known = rng.integers(0, 400, n)
         bt.set(known, rng.integers(0, 5, n).astype(dtype))
         ids = rng.integers(-3, bt.a.size + 5, n)
@@ -108,10 +111,10 @@ def test_track_lookup_cue_and_jammer_passes_match_arrays(seed, n):
         unsure = pc.max(axis=1) < 0.95
     want = np.flatnonzero((np.linalg.norm(x[:, :3] - eo_pos, axis=1) <= 7000.0) & unsure
                           & free[tb])
-    assert np.array_equal(engine._cue_rows(pc, free, tb, x, eo_pos, 7000.0), want)
+    assert np.array_equal(decision._cue_rows(pc, free, tb, x, eo_pos, 7000.0), want)
     # distances
     rows = rng.permutation(n)[: n // 2]
-    assert engine._distances(x, rows, eo_pos).tobytes() == np.linalg.norm(
+    assert kernels.distances(x, rows, eo_pos).tobytes() == np.linalg.norm(
         x[rows, :3] - eo_pos, axis=1).tobytes()
     # jammer activation
     jam = rng.normal(0, 3000, (2, 3))
@@ -120,45 +123,47 @@ def test_track_lookup_cue_and_jammer_passes_match_arrays(seed, n):
     for q in range(2):
         near = tb[np.linalg.norm(x[:, :2] - jam[q, :2], axis=1) <= act[q]]
         want[near, q] = True
-    assert np.array_equal(engine._jammer_need(tb, x[:, :3], jam, act, n_b), want)
+    assert np.array_equal(decision._jammer_need(tb, x[:, :3], jam, act, n_b), want)
 
 
 def test_engine_kernel_codes_match_the_enums():
-    assert (engine._WAITING, engine._DOWN, engine._GONE) == (Mode.WAITING, Mode.DOWN,
+    assert (kernels._WAITING, kernels._DOWN, kernels._GONE) == (Mode.WAITING, Mode.DOWN,
                                                              Mode.GONE)
-    assert (engine._BIRD, engine._OWN) == (Kind.BIRD, Kind.OWN)
+    assert (kernels._BIRD, kernels._OWN) == (Kind.BIRD, Kind.OWN)
 
 
 def test_skipping_engagements_with_nothing_due_changes_nothing(monkeypatch):
-    """progress is skipped until an engagement is due (see _Block._due): running it for
-    every replication with open engagements at every tick, as before, gives the same."""
+    """progress is skipped until an engagement is due (see EngagementBook.due): running it
+    for every replication with open engagements at every tick, as before, gives the same."""
     sc = small_scenario()
     reps = list(range(6))
     calls = {"n": 0}
-    real = engine._Block.progress
+    real = EngagementBook.progress
 
-    def counted(self, rs, t):
+    def counted(self, g, t):
         calls["n"] += 1
-        return real(self, rs, t)
+        return real(self, g, t)
 
-    monkeypatch.setattr(engine._Block, "progress", counted)
+    monkeypatch.setattr(EngagementBook, "progress", counted)
     base = engine.simulate_block(sc, reps)
     skipping = calls["n"]
-    real_due = engine._Block._due
+    real_due = EngagementBook.due
 
-    def never_skip(self, rs):
-        real_due(self, rs)
-        if rs.open:
-            rs.wake = rs.next_hit = -math.inf
+    def never_skip(self, g):
+        real_due(self, g)
+        if self.groups[g].open:
+            self.groups[g].wake = -math.inf
+        return self.groups[g].wake
 
-    monkeypatch.setattr(engine._Block, "_due", never_skip)
-    real_propose = engine._Block._propose
+    monkeypatch.setattr(EngagementBook, "due", never_skip)
+    real_propose = EngagementBook.propose
 
-    def propose(self, rs, *args):
-        real_propose(self, rs, *args)
-        rs.wake = rs.next_hit = -math.inf
+    def propose(self, g, *args):
+        e = real_propose(self, g, *args)
+        self.groups[g].wake = -math.inf
+        return e
 
-    monkeypatch.setattr(engine._Block, "_propose", propose)
+    monkeypatch.setattr(EngagementBook, "propose", propose)
     calls["n"] = 0
     full = engine.simulate_block(sc, reps)
     assert calls["n"] > 2 * skipping > 0

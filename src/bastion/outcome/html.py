@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bastion.outcome import figures
-from bastion.sim.montecarlo import HEADLINE
+from bastion.outcome.metrics import HEADLINE
 
 if TYPE_CHECKING:  # pragma: no cover
     from bastion.sim.montecarlo import MonteCarloResult

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from bastion.scenario.geo import Frame
 from bastion.scenario.schema import Gun, Jammer, Missile, Scenario
 
-__all__ = ["EffectorState", "build_effectors"]
+__all__ = ["EffectorState", "EffectorStatus", "build_effectors"]
 
 
 @dataclass
@@ -43,19 +43,12 @@ class EffectorState:
     busy_until_s: NDArray[np.float64]
     reload_done_s: NDArray[np.float64]
     radiating: NDArray[np.bool_]
-    last_need_s: NDArray[np.float64]
     # jammers
     jammers: list[tuple[int, Jammer]]
     divert_xy: NDArray[np.float64]  # (E, 2) a spoofer's divert point, NaN for the others
 
     def ready(self, t_s: float) -> NDArray[np.bool_]:
         return self.kinetic & (self.rounds > 0) & (self.busy_until_s <= t_s)
-
-    def tick_reload(self, t_s: float) -> NDArray[np.int64]:
-        done = np.flatnonzero(self.kinetic & (self.rounds == 0) & (self.reload_done_s <= t_s))
-        self.rounds[done] = self.magazine[done]
-        self.reload_done_s[done] = np.inf
-        return done
 
 
 def build_effectors(scenario: Scenario, frame: Frame) -> EffectorState:
@@ -80,9 +73,44 @@ def build_effectors(scenario: Scenario, frame: Frame) -> EffectorState:
         cross_scale_mps=arr("crossing_speed_scale_mps", 1.0),
         round_max_range_m=arr("round_max_range_m"),
         rounds=mag.copy(), busy_until_s=np.zeros(E), reload_done_s=np.full(E, np.inf),
-        radiating=np.zeros(E, bool), last_need_s=np.full(E, -np.inf),
+        radiating=np.zeros(E, bool),
         jammers=[(i, e) for i, e in enumerate(effs) if isinstance(e, Jammer)],
         divert_xy=np.array([frame.point(e.divert_to)[:2] if isinstance(e, Jammer)
                             and e.mode == "spoof" and e.divert_to is not None
                             else (np.nan, np.nan) for e in effs], float).reshape(E, 2),
     )
+
+
+@dataclass
+class EffectorStatus:
+    """Each group's dynamic effector state, (G, E) arrays: one row per group (a replication
+    of a lock-step block, or a live site), one column per effector.
+
+    The simulator updates it as its effects play out; live, the effectors' status reports
+    do. ``respond`` reads it; the engagement book only reserves and releases effectors
+    through its effector port.
+    """
+
+    rounds: NDArray[np.int64]
+    busy_until_s: NDArray[np.float64]  # +inf: reserved by an open engagement
+    reload_done_s: NDArray[np.float64]
+    radiating: NDArray[np.bool_]
+
+    @classmethod
+    def initial(cls, eff: EffectorState, n_groups: int) -> EffectorStatus:
+        """Every group as the scenario starts it: full magazines, nothing busy or radiating."""
+        tile = lambda a: np.tile(a, (n_groups, 1))  # noqa: E731
+        return cls(tile(eff.rounds), tile(eff.busy_until_s), tile(eff.reload_done_s),
+                   tile(eff.radiating))
+
+    def ready(self, eff: EffectorState, t_s: float) -> NDArray[np.bool_]:
+        """(G, E): kinetic effectors with rounds left and free at ``t_s``."""
+        return eff.kinetic & (self.rounds > 0) & (self.busy_until_s <= t_s)
+
+    def view(self, eff: EffectorState, g: int) -> EffectorState:
+        """Group ``g`` as an :class:`EffectorState` whose dynamic arrays are views of its rows
+        (writes through it land here)."""
+        return EffectorState(**{**eff.__dict__, "rounds": self.rounds[g],
+                                "busy_until_s": self.busy_until_s[g],
+                                "reload_done_s": self.reload_done_s[g],
+                                "radiating": self.radiating[g]})

@@ -5,9 +5,8 @@
         ├─► rejected └─► expired (no longer feasible when it was time to fire)
         └─► expired (the operator did not decide in time)
 
-In analysis the operator is a single-server queue with a random decision time; live, a
-person answers through the service. Either way the same transitions are recorded with
-their times, and an illegal transition is a bug, not a state.
+The engagement book (``respond.book``) moves engagements through it for every driver; an
+illegal transition is a bug, not a state.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-__all__ = ["Engagement", "EngagementState", "IllegalTransition", "OperatorQueue"]
+__all__ = ["Engagement", "EngagementState", "IllegalTransition"]
 
 
 class EngagementState(IntEnum):
@@ -44,9 +43,11 @@ class IllegalTransition(RuntimeError):
 
 @dataclass
 class Engagement:
+    """One engagement's C2 record: what was proposed, decided and fired, and when."""
+
     id: int
     effector: int
-    track: int
+    track: int  # the track's reported id (its number in the group's own picture)
     t_proposed_s: float
     pk_expected: float
     cost_usd: float
@@ -54,14 +55,10 @@ class Engagement:
     state: EngagementState = EngagementState.PROPOSED
     history: list[tuple[EngagementState, float, str]] = field(default_factory=list)
     result: str = ""  # killed | missed | unknown, once assessed
-    t_decision_s: float = float("nan")  # when the operator will have answered
-    approve: bool = True
+    t_decision_s: float = float("nan")  # when the operator answered
+    decided_by: str = ""
     t_fire_s: float = float("nan")
-    t_hit_s: float = float("nan")
-    target_row: int = -1  # truth row hit (simulation only)
-    hit: bool = False
-    resolved: bool = False  # the projectile has arrived (hit or miss decided)
-    aim_point: tuple[float, float, float] | None = None
+    t_hit_s: float = float("nan")  # predicted arrival of the round or missile
     track_key: int = -1  # the tracker's own id of the track (``track`` is the reported id)
 
     def __post_init__(self) -> None:
@@ -80,15 +77,3 @@ class Engagement:
             raise IllegalTransition(f"engagement {self.id}: time went backwards")
         self.state = state
         self.history.append((state, t_s, note))
-
-
-class OperatorQueue:
-    """One operator deciding proposals in order; a busy operator delays the next decision."""
-
-    def __init__(self) -> None:
-        self.free_at_s = 0.0
-
-    def schedule(self, t_s: float, service_s: float) -> float:
-        start = max(t_s, self.free_at_s)
-        self.free_at_s = start + service_s
-        return self.free_at_s

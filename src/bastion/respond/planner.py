@@ -36,7 +36,8 @@ from bastion.respond.kinetic import intercepts
 from bastion.respond.roe import NoFireZones
 from bastion.scenario.schema import Doctrine
 
-__all__ = ["SPOOF_LEAD_DEG", "Proposal", "plan", "soft_kill_hold", "within_reach"]
+__all__ = ["SPOOF_LEAD_DEG", "Proposal", "assign_point_effectors", "candidates", "plan",
+           "soft_kill_hold", "within_reach"]
 
 MIN_P_REACH = 0.05  # ASSUMED
 PLAN_SHOTS = 4  # ASSUMED planning horizon: rounds per effector the plan looks ahead
@@ -82,22 +83,6 @@ def candidates(doctrine: Doctrine, p_hostile: NDArray[np.float64], confirmed: ND
     thr = doctrine.p_hostile_free if doctrine.weapons_control == "free" else \
         doctrine.p_hostile_tight
     return confirmed & (p_hostile >= thr) & (threats.p_reach >= MIN_P_REACH)
-
-
-def switch_jammers(t_s: float, eff: EffectorState, pos: NDArray[np.float64],
-                   cand: NDArray[np.bool_]) -> list[tuple[int, bool]]:
-    """Turn jammers on/off; returns the changes (effector, on)."""
-    changes = []
-    for j, jam in eff.jammers:
-        if cand.any():
-            d = np.linalg.norm(pos[cand, :2] - eff.pos[j, :2], axis=1)
-            if (d <= jam.activation_range_m).any():
-                eff.last_need_s[j] = t_s
-        want = t_s - eff.last_need_s[j] <= JAMMER_HOLD_S
-        if want != eff.radiating[j]:
-            eff.radiating[j] = want
-            changes.append((j, bool(want)))
-    return changes
 
 
 def soft_kill_hold(
@@ -230,12 +215,25 @@ def plan(
     soft_since_s: NDArray[np.float64], nfz: NoFireZones, wind: NDArray[np.float64],
     expected_delay_s: float, asset_xy: NDArray[np.float64],
 ) -> list[Proposal]:
-    """Point-effector proposals for this epoch. ``soft_since_s`` is updated in place."""
+    """Point-effector proposals for this epoch of one group. ``soft_since_s`` is updated in
+    place. (The decision stage runs the same two steps, the holds and the assignment, with
+    the holds worked out for many groups at once: see ``respond.decision``.)"""
     radiating = np.broadcast_to(eff.radiating, (cand.shape[0], eff.radiating.size))
     hold_soft = soft_kill_hold(t_s, doctrine, eff, radiating, x[:, :2], asset_xy, threats.asset,
                                threats.time_to_go_s, soft_since_s, x[:, 3:5])
-    now_ok = cand & ~busy_tracks & ~hold_soft
-    later = cand & ~busy_tracks & hold_soft
+    return assign_point_effectors(t_s, doctrine, eff, x, P, cand & ~busy_tracks & ~hold_soft,
+                                  cand & ~busy_tracks & hold_soft, threats, nfz, wind,
+                                  expected_delay_s, asset_xy)
+
+
+def assign_point_effectors(
+    t_s: float, doctrine: Doctrine, eff: EffectorState, x: NDArray[np.float64],
+    P: NDArray[np.float64], now_ok: NDArray[np.bool_], later: NDArray[np.bool_],
+    threats: Threats, nfz: NoFireZones, wind: NDArray[np.float64], expected_delay_s: float,
+    asset_xy: NDArray[np.float64],
+) -> list[Proposal]:
+    """Proposals of one group: ``now_ok`` rows may be engaged now, ``later`` rows (held for a
+    jammer) only count as threats still to come in the assignment."""
     weap = np.flatnonzero(eff.ready(t_s))
     tgt = np.flatnonzero(now_ok | later)
     if weap.size == 0 or not now_ok.any():

@@ -21,16 +21,13 @@ import numpy as np
 import pyarrow as pa
 
 from bastion._version import __version__
+from bastion.outcome.metrics import HEADLINE
 from bastion.scenario.load import load_scenario, scenario_hash
 from bastion.scenario.schema import Scenario
 from bastion.sim.engine import BLOCK, SimResult, simulate, simulate_block
 
-__all__ = ["MonteCarloResult", "monte_carlo", "summarise"]
+__all__ = ["HEADLINE", "MonteCarloResult", "monte_carlo", "summarise"]
 
-# The outcomes a planner reads first, in report order.
-HEADLINE = ("shot_down", "forced_down", "forced_down_crashed", "leaked", "assets_hit",
-            "any_asset_hit", "shots", "cost_usd", "shots_at_birds", "shots_at_own",
-            "nfz_impacts")
 
 
 @dataclass
@@ -81,19 +78,10 @@ def summarise(outcomes: pa.Table) -> dict[str, dict[str, float]]:
     return out
 
 
-def _row(r: SimResult) -> dict[str, float]:
-    row = dict(r.outcome)
-    for name, n in r.shots_by_effector.items():
-        row[f"shots:{name}"] = float(n)
-    for name, c in r.cost_by_effector.items():
-        row[f"cost_usd:{name}"] = float(c)
-    return row
-
-
 def _block(args: tuple[Scenario, list[int], int]
            ) -> list[tuple[int, dict[str, float], pa.Table, int]]:
     sc, reps, seed = args
-    return [(r.replication, _row(r), r.events, r.steps)
+    return [(r.replication, r.outcome, r.events, r.steps)
             for r in simulate_block(sc, reps, seed=seed)]
 
 

@@ -366,6 +366,19 @@ class Tracker:
         x, P = combine(xp, Pp, c)
         return np.array(x), np.array(P)
 
+    def state_at(self, track_id: int, t_s: float) -> tuple[F64, F64] | None:
+        """One track's state (1, 6) and covariance (1, 6, 6) carried from its last estimate to
+        ``t_s`` at constant velocity (no process noise: a fire-control look a moment ahead,
+        not a filter prediction); None when no track has that id. The tracker is unchanged."""
+        tracks = self.tracks
+        rows = np.flatnonzero(tracks.id == track_id)
+        if rows.size == 0:
+            return None
+        r = int(rows[0])
+        F = np.eye(6)
+        F[:3, 3:] = (float(t_s) - float(tracks.t_s[r])) * np.eye(3)
+        return tracks.state[r:r + 1] @ F.T, (F @ tracks.covariance[r] @ F.T)[None]
+
     def drop(self, ids: ArrayLike) -> None:
         """Remove the tracks with these ids (unknown ids are ignored)."""
         ids_arr = np.asarray(ids, dtype=np.int64).ravel()

@@ -55,6 +55,11 @@ def intrusions(sc: Scenario, frame: Frame, streams: Streams, log: EventLog) -> d
             p *= lam / k
             c += p
         nuisance += k
+        if k:
+            # their times: a stream of their own, so no other draw moves
+            t_n = np.sort(streams.uniform("nuisance-time", j, np.arange(k))) * sc.duration_s
+            for t in t_n:
+                log.add(float(t), "nuisance_alarm", detail=s.site)
     if not sc.intruders:
         return {"nuisance_alarms": float(nuisance)} if fences else {}
     return {

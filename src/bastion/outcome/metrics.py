@@ -1,0 +1,262 @@
+"""One replication's outcome figures, derived from its event log and the scenario alone.
+
+The simulator and a live session's after-action review read the same figures through
+:func:`outcome_row`: nothing here looks at truth arrays, only at the events
+(``bastion.sim.events.EVENT_SCHEMA``) and at the scenario they were produced from.
+
+The figures equal, bit for bit, what the simulator's truth bookkeeping gives
+(``tests/outcome/test_metrics.py`` checks it), so every sum and mean below adds its terms in
+the order the simulator does: per-effector costs by engagement id, per-drone means by drone
+number, the intruders' alarm delays in scenario order.
+
+Facts taken from the scenario rather than the log:
+
+* drone numbering: drones are numbered raid by raid in scenario order, and a drone aims at
+  its raid's target asset (as ``bastion.world.build`` lays them out);
+* asset positions (for the kill margin) and effector names (shots and cost per effector);
+* the intruder groups and perimeter sensors, to tell which alarm belongs to which group.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyarrow as pa
+
+from bastion.scenario.geo import Frame
+from bastion.scenario.schema import Perimeter, Scenario
+
+__all__ = ["HEADLINE", "outcome_row"]
+
+# events that end a hostile drone's flight (a ``killed`` one only with drone >= 0)
+_ENDINGS = frozenset({"killed", "forced_down", "leaked", "returned", "out_of_fuel"})
+_CHAIN = (("detected", "detect"), ("confirmed", "confirm"), ("identified", "identify"))
+
+
+# The outcomes a planner reads first, in report order.
+HEADLINE = ("shot_down", "forced_down", "forced_down_crashed", "leaked", "assets_hit",
+            "any_asset_hit", "shots", "cost_usd", "shots_at_birds", "shots_at_own",
+            "nfz_impacts")
+
+
+def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
+    """The outcome figures of one replication from its event table (one replication's rows).
+
+    Keys: the drone fates and counts, shots and cost (in total and ``shots:<effector>`` /
+    ``cost_usd:<effector>`` for every effector), kill-chain lead times, the kill margin,
+    the perimeter figures (when the scenario has perimeter sensors or intruders) and
+    ``leaked:<asset>`` for every asset.
+    """
+    sc = scenario
+    col = {name: events.column(name).to_pylist() for name in (
+        "t_s", "kind", "drone", "effector", "engagement", "x_m", "y_m", "z_m", "value",
+        "detail")}
+    t_s, kind, drone = col["t_s"], col["kind"], col["drone"]
+
+    # the scenario's layout: drones raid by raid, assets site by site
+    counts = [r.count for r in sc.raids]
+    nd = int(sum(counts))
+    assets = [a for s in sc.sites for a in s.assets]
+    asset_names = [a.name for a in assets]
+    raid_target = np.array([asset_names.index(r.target) for r in sc.raids], np.int64)
+    target = np.repeat(raid_target, counts)  # target asset per drone
+    eff_names = [e.name for e in sc.effectors]
+
+    t_start = np.full(nd, np.nan)
+    speed = np.full(nd, np.nan)
+    marks = {k: np.full(nd, np.nan) for k, _ in _CHAIN}
+    ended = np.zeros(nd, bool)
+    spoofed = np.zeros(nd, bool)
+    impact: dict[int, tuple[float, float]] = {}  # shot-down drone -> where it was hit
+    n_forced = n_crashed = n_landed = n_returned = 0
+    leaked: list[int] = []
+    hits_assets: set[str] = set()
+    n_hits = 0
+    damage = 0  # summed in log order, as the simulator does
+    fired: list[tuple[int, int, float, int]] = []  # (engagement, effector, cost, drone)
+    at_bird: set[int] = set()
+    at_own: set[int] = set()
+    jammed_own: set[tuple[float, float, float, float]] = set()
+    n_nfz = n_nuisance = 0
+    alarms: list[int] = []
+    stopped = reached = 0.0
+
+    for i, k in enumerate(kind):
+        d = drone[i]
+        if k in _ENDINGS and d >= 0:
+            ended[d] = True
+        if k == "launched":
+            t_start[d] = t_s[i]
+            speed[d] = col["value"][i]
+        elif k in marks:
+            m = marks[k]
+            if math.isnan(m[d]):
+                m[d] = t_s[i]
+        elif k == "killed":
+            if d >= 0:
+                impact[d] = (col["x_m"][i], col["y_m"][i])
+        elif k == "forced_down":
+            n_forced += 1
+            if col["detail"][i] == "crashed":
+                n_crashed += 1
+            elif col["detail"][i] == "landed":
+                n_landed += 1
+        elif k == "leaked":
+            leaked.append(d)
+        elif k == "returned":
+            n_returned += 1
+        elif k == "spoofed":
+            spoofed[d] = True
+        elif k == "asset_hit":
+            n_hits += 1
+            hits_assets.add(col["detail"][i])
+            damage += col["value"][i]
+        elif k == "fired":
+            fired.append((col["engagement"][i], col["effector"][i], col["value"][i], d))
+        elif k == "shot_at_bird":
+            at_bird.add(col["engagement"][i])
+        elif k == "shot_at_own":
+            at_own.add(col["engagement"][i])
+        elif k == "own_aircraft_jammed":
+            # once per aircraft; two jammers catching it in one tick log it twice, at the
+            # same time and place
+            jammed_own.add((t_s[i], col["x_m"][i], col["y_m"][i], col["z_m"][i]))
+        elif k == "nfz_impact":
+            n_nfz += 1
+        elif k == "nuisance_alarm":
+            n_nuisance += 1
+        elif k == "intrusion_alarm":
+            alarms.append(i)
+        elif k == "intruders_stopped":
+            stopped += col["value"][i]
+        elif k == "intruders_reached_asset":
+            reached += col["value"][i]
+
+    # shots and cost per effector, cost added up by engagement id
+    fired.sort(key=lambda f: f[0])
+    shots = {n: 0 for n in eff_names}
+    cost = {n: 0.0 for n in eff_names}
+    for _, w, c, _ in fired:
+        shots[eff_names[w]] += 1
+        cost[eff_names[w]] += c
+    birds_or_own = at_bird | at_own
+    false_track = sum(1 for e, _, _, d in fired if d < 0 and e not in birds_or_own)
+
+    # kill margin: how far from its target a shot-down drone was, in seconds of its flight
+    kill_margin = []
+    if impact:
+        frame = Frame(sc.origin)
+        asset_enu = np.array([frame.point(a.position) for a in assets])
+        for d in sorted(impact):
+            tgt = asset_enu[target[d]]
+            kill_margin.append(np.linalg.norm(np.array(impact[d]) - tgt[:2]) / speed[d])
+
+    chain = {}
+    for k, name in _CHAIN:
+        lead = marks[k] - t_start
+        chain[f"t_{name}_after_launch_s"] = float(np.nanmean(lead)) if np.isfinite(
+            lead).any() else math.nan
+
+    out: dict[str, float] = {
+        "drones": float(nd),
+        "shot_down": float(len(impact)),
+        "forced_down": float(n_forced),
+        "forced_down_crashed": float(n_crashed),
+        "forced_down_landed": float(n_landed),
+        "leaked": float(len(leaked)),
+        "returned": float(n_returned),
+        "still_flying": float(nd - int(ended.sum())),
+        "spoofed": float(spoofed.sum()),
+        "assets_hit": float(len(hits_assets)),
+        "any_asset_hit": float(n_hits > 0),
+        "damage_value": float(damage),
+        "shots": float(len(fired)),
+        "cost_usd": float(sum(cost.values())),
+        "shots_at_birds": float(len(at_bird)),
+        "shots_at_own": float(len(at_own)),
+        "false_track_shots": float(false_track),
+        "own_aircraft_jammed": float(len(jammed_own)),
+        "nfz_impacts": float(n_nfz),
+        "detected": float(np.isfinite(marks["detected"]).sum()),
+        "mean_kill_margin_s": float(np.mean(kill_margin)) if kill_margin else math.nan,
+        **chain,
+        **_perimeter(sc, col, alarms, n_nuisance, stopped, reached),
+    }
+    aimed = target[np.array(leaked, np.int64)]
+    for a, name in enumerate(asset_names):
+        out[f"leaked:{name}"] = float(np.sum(aimed == a))
+    for name, n in shots.items():
+        out[f"shots:{name}"] = float(n)
+    for name, c in cost.items():
+        out[f"cost_usd:{name}"] = float(c)
+    return out
+
+
+def _perimeter(sc: Scenario, col: dict[str, list], alarms: list[int], n_nuisance: int,
+               stopped: float, reached: float) -> dict[str, float]:
+    """Perimeter figures: nuisance alarms, and for intruders the mean breach-to-alarm delay
+    (over the groups in scenario order) and how many were stopped or reached their asset."""
+    fences = {s.site: s for s in sc.sensors if isinstance(s, Perimeter)}
+    if not sc.intruders:
+        return {"nuisance_alarms": float(n_nuisance)} if fences else {}
+    return {
+        "breach_to_alarm_s": _breach_to_alarm(sc, fences, col, alarms),
+        "intruders_stopped": float(stopped),
+        "intruders_reached_asset": float(reached),
+        "nuisance_alarms": float(n_nuisance),
+    }
+
+
+def _breach_to_alarm(sc: Scenario, fences: dict[str, Perimeter], col: dict[str, list],
+                     alarms: list[int]) -> float:
+    """Mean alarm delay over the intruder groups in scenario order.
+
+    An ``intrusion_alarm`` event does not name its group, and the log is in time order, so
+    each group is matched to its alarm: logged at the breach point, at the breach time plus
+    the fence's latency (detected) or at the time the group reaches its asset (missed),
+    with the delay as its value. If the alarms cannot all be matched so (a log the
+    simulator did not write), the delays are averaged in log order.
+    """
+    frame = Frame(sc.origin)
+    keys = [(col["t_s"][i], col["x_m"][i], col["y_m"][i], col["z_m"][i], col["value"][i])
+            for i in alarms]
+    fits: list[list[int]] = []  # per group: the alarms that can be its own
+    for g in sc.intruders:
+        breach = frame.point(g.breach_at)
+        asset = next(a for s in sc.sites for a in s.assets if a.name == g.target)
+        walk_s = float(np.linalg.norm(frame.point(asset.position)[:2] - breach[:2])) / g.speed_mps
+        times = [g.breach_s + walk_s]
+        if g.site in fences:
+            times.append(g.breach_s + fences[g.site].latency_s)
+        want = {(t, float(breach[0]), float(breach[1]), float(breach[2]), t - g.breach_s)
+                for t in times}
+        fits.append([j for j, key in enumerate(keys) if key in want])
+    owner = None
+    if owner is None:
+        delays = [keys[j][4] for j in range(len(keys))]
+    else:
+        group_alarm = {g: j for j, g in enumerate(owner) if g >= 0}
+        delays = [keys[group_alarm[g]][4] for g in range(len(fits))]
+    return float(np.mean(delays)) if delays else math.nan
+
+
+def _match(fits: list[list[int]], n: int) -> list[int] | None:
+    """A matching of every group to one of its alarms (augmenting paths; a few groups):
+    the group of each alarm (-1 if none), or None when some group has no alarm left."""
+    owner = [-1] * n
+
+    def place(g: int, seen: set[int]) -> bool:
+        for j in fits[g]:
+            if j in seen:
+                continue
+            seen.add(j)
+            if owner[j] < 0 or place(owner[j], seen):
+                owner[j] = g
+                return True
+        return False
+
+    for g in range(len(fits)):
+        if not place(g, set()):
+            return None
+    return owner

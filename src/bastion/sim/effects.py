@@ -1,0 +1,225 @@
+"""Simulated effects: what the decisions do to the world in analysis.
+
+* :class:`SimWeapons` — the engagement book's effector port: a reserved effector is busy, a
+  shot uses a round (and starts a reload when the magazine empties), finds what is really
+  at the aim point, lands at its predicted time as a kill or a miss drawn from its Pk,
+  drops debris or stray rounds that may fall in a no-fire zone, and is assessed after a
+  delay, correctly with ``kill_assessment_p_correct``.
+* :func:`electronic_warfare` — radiating jammers deny GNSS (drones then take their
+  fail-safe after the lock-loss timeout) and spoofers capture drones and lead them off.
+* :func:`world_events` — drones that ended their flight this tick: logged, and a warhead
+  that goes off near an asset hits it.
+
+Truth rows and pre-drawn outcomes live here, never on the engagement record.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bastion.respond.engagement import Engagement
+from bastion.respond.jamming import js_db
+from bastion.respond.ports import StatusWeapons
+from bastion.sim.kernels import distances
+from bastion.sim.world import Fate, Kind, Mode, Nav
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bastion.sim.engine import _Block
+
+__all__ = ["SimWeapons", "electronic_warfare", "world_events"]
+
+_GATE_TRUTH_M = 150.0  # a shot aimed at a track hits the real object within this of it
+# ASSUMED own-aircraft GNSS receiver (military, better than a hobby drone's)
+_OWN_RX = {"g_rx_dbi": -5.0, "signal_dbw": -160.0, "threshold_db": 45.0}
+
+
+@dataclass
+class Shot:
+    """A shot in the simulated world: what it was really aimed at and how it ended."""
+
+    engagement: Engagement
+    target_row: int  # world row of the object really there, -1 for none
+    aim_point: NDArray[np.float64]
+    hit: bool = False
+    resolved: bool = False  # it has arrived (hit or miss decided)
+
+
+class SimWeapons(StatusWeapons):
+    """Effector port of the engagement book over a block's world."""
+
+    def __init__(self, blk: _Block) -> None:
+        super().__init__(blk.eff0, blk.status, [rs.log for rs in blk.reps])
+        self.blk = blk
+        self.shots: list[dict[int, Shot]] = [{} for _ in range(blk.B)]
+        self.next_hit = np.full(blk.B, math.inf)  # per group: earliest arrival in flight
+
+    def fired(self, group: int, e: Engagement, t_s: float, track_pos: NDArray[np.float64],
+              sigma_m: float, aim_point: NDArray[np.float64]) -> None:
+        # what is really there: the nearest object of this replication still flying at the
+        # moment of firing (a drone killed by another shooter a moment later is still real now)
+        blk, w = self.blk, e.effector
+        air, rs = blk.air, blk.reps[group]
+        rows_b = blk.rep_rows[group]  # this replication's rows, ascending
+        m = air.mode[rows_b]
+        flying = (m != Mode.WAITING) & (m != Mode.DOWN) & (m != Mode.GONE)
+        dr = rows_b < blk.nd
+        flying[dr] |= air.t_fate_s[rows_b[dr]] > t_s
+        live = rows_b[flying]
+        truth = -1
+        if live.size:
+            d = distances(air.pos, live, track_pos)
+            j = int(np.argmin(d))
+            if d[j] <= _GATE_TRUTH_M + 3 * sigma_m:
+                truth = int(live[j])
+        kind = int(air.kind[truth]) if truth >= 0 else -1
+        rs.log.add(t_s, "fired", drone=blk.local_drone(truth), track=e.track, effector=w,
+                   engagement=e.id, xyz=aim_point, value=e.cost_usd, detail=self.eff.names[w])
+        if kind == Kind.BIRD:
+            rs.log.add(t_s, "shot_at_bird", track=e.track, effector=w, engagement=e.id)
+        elif kind == Kind.OWN:
+            rs.log.add(t_s, "shot_at_own", track=e.track, effector=w, engagement=e.id)
+        self.shots[group][e.id] = Shot(e, truth, tuple(float(v) for v in aim_point))
+        self.next_hit[group] = min(self.next_hit[group], e.t_hit_s)
+
+    def arrivals(self, group: int, t1_s: float) -> list[Shot]:
+        """Shots of the group in flight that arrive by ``t1_s``, in order of arrival."""
+        if not t1_s >= self.next_hit[group]:
+            return []
+        return sorted((s for s in self.shots[group].values()
+                       if not s.resolved and s.engagement.t_hit_s <= t1_s),
+                      key=lambda s: (s.engagement.t_hit_s, s.engagement.id))
+
+    def resolve(self, group: int, shot: Shot) -> None:
+        """The shot arrives at its t_hit_s: kill or miss, and where things fall."""
+        blk, e = self.blk, shot.engagement
+        air, k, rs, nfz = blk.air, shot.target_row, blk.reps[group], blk.nfz
+        shot.resolved = True
+        u = rs.streams.uniform("kill", e.id, 0, np.array([0, 1, 2, 3]))
+        shot.hit = bool(k >= 0 and air.airborne[k] and u[0] < e.pk_expected)
+        w = e.effector
+        if shot.hit:
+            pos, vel = air.pos[k].copy(), air.vel[k].copy()
+            if k < blk.nd:
+                air.shoot_down(k, e.t_hit_s)
+                rs.log.add(e.t_hit_s, "killed", drone=blk.local_drone(k), track=e.track,
+                           effector=w, engagement=e.id, xyz=pos, detail=blk.eff0.names[w])
+            else:
+                air.mode[k] = Mode.DOWN
+                air.vel[k] = 0.0
+                rs.log.add(e.t_hit_s, "killed", track=e.track, effector=w, engagement=e.id,
+                           xyz=pos, detail=Kind.NAMES[int(air.kind[k])])
+            fall = nfz.sample_debris(pos, vel, rs.wind, u[1:3]) if nfz else None
+            if fall is not None and nfz.contains(fall[None])[0]:
+                rs.log.add(e.t_hit_s, "nfz_impact", effector=w, engagement=e.id,
+                           xyz=(*fall, 0.0), detail="debris")
+        else:
+            rs.log.add(e.t_hit_s, "missed", drone=blk.local_drone(k), track=e.track,
+                       effector=w, engagement=e.id)
+            if nfz and blk.eff0.gun[w]:
+                p = nfz.p_rounds(blk.eff0.pos[w], np.asarray(shot.aim_point),
+                                 np.array(blk.eff0.round_max_range_m[w]))
+                if u[3] < p:
+                    rs.log.add(e.t_hit_s, "nfz_impact", effector=w, engagement=e.id,
+                               detail="rounds")
+        self.next_hit[group] = min((s.engagement.t_hit_s for s in self.shots[group].values()
+                                    if not s.resolved), default=math.inf)
+
+    def assess(self, group: int, e: Engagement, t_s: float) -> str | None:
+        shot = self.shots[group][e.id]
+        if not shot.resolved:
+            return None
+        u = float(self.blk.reps[group].streams.uniform("kill-assessment", e.id, 0))
+        right = u < self.blk.doctrine.kill_assessment_p_correct
+        return "killed" if shot.hit == right else "missed"
+
+
+def world_events(blk: _Block, ended: list[tuple[int, int, float]]) -> None:
+    """Log drones that ended their flight; a warhead that goes off may hit an asset."""
+    air = blk.air
+    for k, fate, t_s in ended:
+        rs = blk.reps[int(blk.row_block[k])]
+        pos = air.impact[k]
+        kl = blk.local_drone(k)
+        if fate == Fate.ATTACKED:
+            rs.log.add(t_s, "leaked", drone=kl, xyz=pos)
+        elif fate in (Fate.LANDED, Fate.CRASHED):
+            rs.log.add(t_s, "forced_down", drone=kl, xyz=pos,
+                       detail="crashed" if fate == Fate.CRASHED else "landed")
+        elif fate == Fate.RETURNED:
+            rs.log.add(t_s, "returned", drone=kl, xyz=pos)
+        elif fate == Fate.OUT_OF_FUEL:
+            rs.log.add(t_s, "out_of_fuel", drone=kl, xyz=pos)
+        # a warhead that goes off (attack, or crash on the ground) may hit an asset
+        if fate in (Fate.ATTACKED, Fate.CRASHED, Fate.OUT_OF_FUEL):
+            sc = blk.sc
+            lethal = float(sc.airframes[sc.raids[int(blk.info.raid[k])].airframe]
+                           .lethal_radius_m)
+            a = blk.assets
+            d = np.linalg.norm(a.enu[:, :2] - pos[:2], axis=1)
+            for i in np.flatnonzero(d <= a.radius_m + lethal):
+                rs.log.add(t_s, "asset_hit", drone=kl, xyz=pos, value=float(a.value[i]),
+                           detail=blk.asset_names[i])
+
+
+def electronic_warfare(blk: _Block, t: float, step_b: NDArray[np.bool_]) -> None:
+    """Radiating jammers act on every susceptible drone (and own aircraft) in reach."""
+    air, nd, e0 = blk.air, blk.nd, blk.eff0
+    on = blk.status.radiating & step_b[:, None]
+    any_on = on.any(axis=1)
+    if not any_on.any() or nd == 0:
+        return
+    row_b, info = blk.row_block, blk.info
+
+    def log(k: int) -> object:
+        return blk.reps[int(row_b[k])].log
+
+    live = (air.mode[:nd] == Mode.CRUISE) & air.gnss_susceptible  # cruising: airborne
+    idx0 = np.flatnonzero(live & any_on[row_b[:nd]])
+    denied = np.zeros(nd, bool)
+    for j, jam in e0.jammers:
+        idx = idx0[on[row_b[idx0], j]]
+        if idx.size == 0:
+            continue
+        d = distances(air.pos, idx, e0.pos[j])
+        js = js_db(jam.eirp_dbw, jam.frequency_mhz, d, info.antenna_gain_dbi[idx],
+                   info.gnss_signal_dbw[idx])
+        if jam.mode == "jam":
+            denied[idx[js > info.js_threshold_db[idx]]] = True
+        else:
+            inrange = idx[(js >= jam.spoof_capture_margin_db) & (air.nav[idx] == Nav.GNSS)]
+            if inrange.size:
+                u = blk.streams.uniform("spoof-capture", row_b[inrange],
+                                        blk.row_local[inrange], j)
+                for k in inrange[u < jam.p_capture]:
+                    air.spoof(int(k), blk.frame.point(jam.divert_to), j)
+                    log(k).add(t, "spoofed", drone=blk.local_drone(k), effector=j,
+                               xyz=air.pos[k])
+                # receivers that notice the spoof distrust GNSS: as good as denied
+                denied[inrange[u >= jam.p_capture]] = True
+    newly = denied & np.isnan(air.denied_since_s) & (air.nav == Nav.GNSS)
+    for k in np.flatnonzero(newly):
+        log(k).add(t, "gnss_denied", drone=blk.local_drone(k), xyz=air.pos[k])
+    for k, fs in air.set_denied(denied, t, any_on[row_b[:nd]]):
+        log(k).add(t, "failsafe", drone=blk.local_drone(k), xyz=air.pos[k],
+                   detail={Mode.LAND: "land", Mode.LOITER: "loiter", Mode.RETURN: "return",
+                           Mode.CRUISE: "continue_ins"}[fs])
+    # own aircraft suffer the denial too (counted once per aircraft)
+    own = blk.own_rows
+    m = air.mode[own]
+    own = own[(m != Mode.WAITING) & (m != Mode.DOWN) & (m != Mode.GONE)
+              & ~blk.own_jammed[own] & any_on[row_b[own]]]
+    for j, jam in e0.jammers:
+        sel = own[on[row_b[own], j]]
+        if sel.size == 0 or jam.mode != "jam":
+            continue
+        d = distances(air.pos, sel, e0.pos[j])
+        js = js_db(jam.eirp_dbw, jam.frequency_mhz, d, np.full(sel.size, _OWN_RX["g_rx_dbi"]),
+                   np.full(sel.size, _OWN_RX["signal_dbw"]))
+        for k in sel[js > _OWN_RX["threshold_db"]]:
+            blk.own_jammed[k] = True
+            log(k).add(t, "own_aircraft_jammed", effector=j, xyz=air.pos[k])
