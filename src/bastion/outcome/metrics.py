@@ -232,7 +232,7 @@ def _breach_to_alarm(sc: Scenario, fences: dict[str, Perimeter], col: dict[str, 
         want = {(t, float(breach[0]), float(breach[1]), float(breach[2]), t - g.breach_s)
                 for t in times}
         fits.append([j for j, key in enumerate(keys) if key in want])
-    owner = None
+    owner = _match(fits, len(keys))
     if owner is None:
         delays = [keys[j][4] for j in range(len(keys))]
     else:
