@@ -6,15 +6,15 @@ The simulator and a live session's after-action review read the same figures thr
 
 The figures equal, bit for bit, what the simulator's truth bookkeeping gives
 (``tests/outcome/test_metrics.py`` checks it), so every sum and mean below adds its terms in
-the order the simulator does: per-effector costs by engagement id, per-drone means by drone
-number, the intruders' alarm delays in scenario order.
+the order the simulator did: per-effector costs by engagement id, per-drone means by drone
+number. (The intruders' mean alarm delay is over their alarms in log order.)
 
 Facts taken from the scenario rather than the log:
 
 * drone numbering: drones are numbered raid by raid in scenario order, and a drone aims at
   its raid's target asset (as ``bastion.world.build`` lays them out);
 * asset positions (for the kill margin) and effector names (shots and cost per effector);
-* the intruder groups and perimeter sensors, to tell which alarm belongs to which group.
+* whether the scenario has perimeter sensors and intruders (which perimeter keys exist).
 """
 
 from __future__ import annotations
@@ -77,9 +77,8 @@ def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
     fired: list[tuple[int, int, float, int]] = []  # (engagement, effector, cost, drone)
     at_bird: set[int] = set()
     at_own: set[int] = set()
-    jammed_own: set[tuple[float, float, float, float]] = set()
-    n_nfz = n_nuisance = 0
-    alarms: list[int] = []
+    n_jammed_own = n_nfz = n_nuisance = 0
+    alarm_delays: list[float] = []
     stopped = reached = 0.0
 
     for i, k in enumerate(kind):
@@ -118,16 +117,14 @@ def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
             at_bird.add(col["engagement"][i])
         elif k == "shot_at_own":
             at_own.add(col["engagement"][i])
-        elif k == "own_aircraft_jammed":
-            # once per aircraft; two jammers catching it in one tick log it twice, at the
-            # same time and place
-            jammed_own.add((t_s[i], col["x_m"][i], col["y_m"][i], col["z_m"][i]))
+        elif k == "own_aircraft_jammed":  # logged once per aircraft
+            n_jammed_own += 1
         elif k == "nfz_impact":
             n_nfz += 1
         elif k == "nuisance_alarm":
             n_nuisance += 1
         elif k == "intrusion_alarm":
-            alarms.append(i)
+            alarm_delays.append(col["value"][i])
         elif k == "intruders_stopped":
             stopped += col["value"][i]
         elif k == "intruders_reached_asset":
@@ -176,12 +173,12 @@ def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
         "shots_at_birds": float(len(at_bird)),
         "shots_at_own": float(len(at_own)),
         "false_track_shots": float(false_track),
-        "own_aircraft_jammed": float(len(jammed_own)),
+        "own_aircraft_jammed": float(n_jammed_own),
         "nfz_impacts": float(n_nfz),
         "detected": float(np.isfinite(marks["detected"]).sum()),
         "mean_kill_margin_s": float(np.mean(kill_margin)) if kill_margin else math.nan,
         **chain,
-        **_perimeter(sc, col, alarms, n_nuisance, stopped, reached),
+        **_perimeter(sc, alarm_delays, n_nuisance, stopped, reached),
     }
     aimed = target[np.array(leaked, np.int64)]
     for a, name in enumerate(asset_names):
@@ -193,70 +190,16 @@ def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
     return out
 
 
-def _perimeter(sc: Scenario, col: dict[str, list], alarms: list[int], n_nuisance: int,
-               stopped: float, reached: float) -> dict[str, float]:
+def _perimeter(sc: Scenario, alarm_delays: list[float], n_nuisance: int, stopped: float,
+               reached: float) -> dict[str, float]:
     """Perimeter figures: nuisance alarms, and for intruders the mean breach-to-alarm delay
-    (over the groups in scenario order) and how many were stopped or reached their asset."""
-    fences = {s.site: s for s in sc.sensors if isinstance(s, Perimeter)}
+    and how many were stopped or reached their asset."""
+    fences = any(isinstance(s, Perimeter) for s in sc.sensors)
     if not sc.intruders:
         return {"nuisance_alarms": float(n_nuisance)} if fences else {}
     return {
-        "breach_to_alarm_s": _breach_to_alarm(sc, fences, col, alarms),
+        "breach_to_alarm_s": float(np.mean(alarm_delays)) if alarm_delays else math.nan,
         "intruders_stopped": float(stopped),
         "intruders_reached_asset": float(reached),
         "nuisance_alarms": float(n_nuisance),
     }
-
-
-def _breach_to_alarm(sc: Scenario, fences: dict[str, Perimeter], col: dict[str, list],
-                     alarms: list[int]) -> float:
-    """Mean alarm delay over the intruder groups in scenario order.
-
-    An ``intrusion_alarm`` event does not name its group, and the log is in time order, so
-    each group is matched to its alarm: logged at the breach point, at the breach time plus
-    the fence's latency (detected) or at the time the group reaches its asset (missed),
-    with the delay as its value. If the alarms cannot all be matched so (a log the
-    simulator did not write), the delays are averaged in log order.
-    """
-    frame = Frame(sc.origin)
-    keys = [(col["t_s"][i], col["x_m"][i], col["y_m"][i], col["z_m"][i], col["value"][i])
-            for i in alarms]
-    fits: list[list[int]] = []  # per group: the alarms that can be its own
-    for g in sc.intruders:
-        breach = frame.point(g.breach_at)
-        asset = next(a for s in sc.sites for a in s.assets if a.name == g.target)
-        walk_s = float(np.linalg.norm(frame.point(asset.position)[:2] - breach[:2])) / g.speed_mps
-        times = [g.breach_s + walk_s]
-        if g.site in fences:
-            times.append(g.breach_s + fences[g.site].latency_s)
-        want = {(t, float(breach[0]), float(breach[1]), float(breach[2]), t - g.breach_s)
-                for t in times}
-        fits.append([j for j, key in enumerate(keys) if key in want])
-    owner = _match(fits, len(keys))
-    if owner is None:
-        delays = [keys[j][4] for j in range(len(keys))]
-    else:
-        group_alarm = {g: j for j, g in enumerate(owner) if g >= 0}
-        delays = [keys[group_alarm[g]][4] for g in range(len(fits))]
-    return float(np.mean(delays)) if delays else math.nan
-
-
-def _match(fits: list[list[int]], n: int) -> list[int] | None:
-    """A matching of every group to one of its alarms (augmenting paths; a few groups):
-    the group of each alarm (-1 if none), or None when some group has no alarm left."""
-    owner = [-1] * n
-
-    def place(g: int, seen: set[int]) -> bool:
-        for j in fits[g]:
-            if j in seen:
-                continue
-            seen.add(j)
-            if owner[j] < 0 or place(owner[j], seen):
-                owner[j] = g
-                return True
-        return False
-
-    for g in range(len(fits)):
-        if not place(g, set()):
-            return None
-    return owner

@@ -44,7 +44,7 @@ class Shot:
 
     engagement: Engagement
     target_row: int  # world row of the object really there, -1 for none
-    aim_point: NDArray[np.float64]
+    aim_point: tuple[float, float, float]
     hit: bool = False
     resolved: bool = False  # it has arrived (hit or miss decided)
 
@@ -113,7 +113,7 @@ class SimWeapons(StatusWeapons):
                 air.vel[k] = 0.0
                 rs.log.add(e.t_hit_s, "killed", track=e.track, effector=w, engagement=e.id,
                            xyz=pos, detail=Kind.NAMES[int(air.kind[k])])
-            fall = nfz.sample_debris(pos, vel, rs.wind, u[1:3]) if nfz else None
+            fall = nfz.sample_debris(pos, vel, blk.winds[group], u[1:3]) if nfz else None
             if fall is not None and nfz.contains(fall[None])[0]:
                 rs.log.add(e.t_hit_s, "nfz_impact", effector=w, engagement=e.id,
                            xyz=(*fall, 0.0), detail="debris")
@@ -212,9 +212,10 @@ def electronic_warfare(blk: _Block, t: float, step_b: NDArray[np.bool_]) -> None
     own = blk.own_rows
     m = air.mode[own]
     own = own[(m != Mode.WAITING) & (m != Mode.DOWN) & (m != Mode.GONE)
-              & ~blk.own_jammed[own] & any_on[row_b[own]]]
+              & any_on[row_b[own]]]
     for j, jam in e0.jammers:
-        sel = own[on[row_b[own], j]]
+        # (not yet jammed: an aircraft two jammers catch in one tick is jammed once)
+        sel = own[on[row_b[own], j] & ~blk.own_jammed[own]]
         if sel.size == 0 or jam.mode != "jam":
             continue
         d = distances(air.pos, sel, e0.pos[j])

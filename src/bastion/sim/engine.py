@@ -87,13 +87,11 @@ class SimResult:
 class _Rep:
     """Python-side state of one replication: its log, random streams and clock."""
 
-    def __init__(self, seed: int, b: int, rep: int, d0: int, nd: int,
-                 wind: NDArray[np.float64]) -> None:
+    def __init__(self, seed: int, b: int, rep: int, d0: int, nd: int) -> None:
         self.b, self.rep = b, rep
         self.streams = Streams(seed, rep)
         self.log = EventLog(rep)
         self.d0, self.nd = d0, nd  # global drone rows d0 .. d0+nd-1
-        self.wind = wind
         self.t = 0.0  # this replication's clock
         self.frozen_until = -1  # tick index it skips to (world not yet advanced), or -1
         self.finished = False
@@ -139,7 +137,6 @@ class _Block:
             self.doctrine, self.eff0, self.status, [rs.log for rs in self.reps],
             SimulatedOperator(self.doctrine, [rs.streams for rs in self.reps]), self.weapons,
             self.picture, self.stage.is_threat)
-        self.winds = np.array([rs.wind for rs in self.reps]).reshape(B, 3)
         # tick: the fastest radar (or the decision period when there is no radar)
         periods = [r.period for r in self.radars] + [self.doctrine.decision_period_s]
         self.tick = max(min(periods), 0.25)
@@ -170,8 +167,9 @@ class _Block:
                                           "gnss_signal_dbw", "antenna_gain_dbi")))
         self.streams = RepStreams(self.seed, self.rep_ids)
         d_first = np.searchsorted(self.row_block[: self.nd], np.arange(B))
+        self.winds = np.array(winds).reshape(B, 3)  # (B, 3) each replication's wind
         self.reps = [_Rep(self.seed, b, r, int(d_first[b]),
-                          int(np.sum(self.row_block[: self.nd] == b)), winds[b])
+                          int(np.sum(self.row_block[: self.nd] == b)))
                      for b, r in enumerate(reps)]
 
     def _build_sensors(self) -> None:
@@ -234,7 +232,7 @@ class _Block:
             self.reach_m[rs.b] = (max(reach) if reach else 0.0) + off + 2_000.0
             self.max_ground_speed[rs.b] = (float(self.air.speed_mps[rows].max())
                                            if rs.nd else 0.0) + float(
-                np.linalg.norm(rs.wind)) + 5.0
+                np.linalg.norm(self.winds[rs.b])) + 5.0
 
     # ------------------------------------------------------------------ helpers
     def local_drone(self, k: int) -> int:

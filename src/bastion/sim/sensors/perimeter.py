@@ -21,9 +21,10 @@ from bastion.scenario.schema import Perimeter, Scenario
 __all__ = ["intrusions"]
 
 
-def intrusions(sc: Scenario, frame: Frame, streams: Streams, log: EventLog) -> dict[str, float]:
+def intrusions(sc: Scenario, frame: Frame, streams: Streams, log: EventLog) -> None:
+    """Log the intruders' timelines and the fences' nuisance alarms (the figures are derived
+    from these events: ``outcome.metrics``)."""
     fences = {s.site: s for s in sc.sensors if isinstance(s, Perimeter)}
-    alarm_delays, reached, stopped = [], 0, 0
     for i, g in enumerate(sc.intruders):
         breach = frame.point(g.breach_at)
         asset = next(a for s in sc.sites for a in s.assets if a.name == g.target)
@@ -36,15 +37,11 @@ def intrusions(sc: Scenario, frame: Frame, streams: Streams, log: EventLog) -> d
             t_alarm = g.breach_s + sensor.latency_s
         else:
             t_alarm = t_reach  # found only when they get there
-        alarm_delays.append(t_alarm - g.breach_s)
         log.add(t_alarm, "intrusion_alarm", xyz=breach, value=t_alarm - g.breach_s)
         if t_alarm + g.response_time_s <= t_reach:
-            stopped += g.count
             log.add(t_alarm + g.response_time_s, "intruders_stopped", value=g.count)
         else:
-            reached += g.count
             log.add(t_reach, "intruders_reached_asset", value=g.count, detail=g.target)
-    nuisance = 0
     for j, s in enumerate(fences.values()):
         lam = s.nuisance_per_hour * sc.duration_s / 3600.0
         u = float(streams.uniform("nuisance", j, 0))
@@ -54,17 +51,8 @@ def intrusions(sc: Scenario, frame: Frame, streams: Streams, log: EventLog) -> d
             k += 1
             p *= lam / k
             c += p
-        nuisance += k
         if k:
             # their times: a stream of their own, so no other draw moves
             t_n = np.sort(streams.uniform("nuisance-time", j, np.arange(k))) * sc.duration_s
             for t in t_n:
                 log.add(float(t), "nuisance_alarm", detail=s.site)
-    if not sc.intruders:
-        return {"nuisance_alarms": float(nuisance)} if fences else {}
-    return {
-        "breach_to_alarm_s": float(np.mean(alarm_delays)),
-        "intruders_stopped": float(stopped),
-        "intruders_reached_asset": float(reached),
-        "nuisance_alarms": float(nuisance),
-    }
