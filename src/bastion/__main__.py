@@ -1,3 +1,3 @@
-from bastion.cli import app
+from bastion.cli import main
 
-app(prog_name="bastion")
+main()

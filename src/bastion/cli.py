@@ -1,19 +1,25 @@
-"""Command line: ``bastion run | validate | scenarios``.
+"""Command line: ``bastion run | validate | compare | scenarios``.
 
-Bad input (a scenario file, an option) ends with one line naming the file, field and
-reason, and exit code 2 — never a traceback.
+Bad input (a scenario file, an option, an output folder) ends with one line naming the file,
+field and reason, and exit code 2 — never a traceback. ``main`` is the entry point: it turns
+usage errors into that one line too, Ctrl-C into exit 130 with nothing half-written, and an
+unexpected failure (a bug) into one line pointing at a saved traceback.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-import yaml
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -25,11 +31,14 @@ from rich.progress import (
 from rich.table import Table
 
 from bastion._version import __version__
+from bastion.outcome.output import OutputError, check_output_dir
+from bastion.outcome.validate import MIN_RUNS
 from bastion.scenario.load import (
     ScenarioError,
     builtin_names,
     builtin_text,
     load_scenario,
+    parse_value,
     with_overrides,
 )
 from bastion.scenario.schema import Scenario
@@ -42,6 +51,8 @@ console = Console()
 err = Console(stderr=True)
 
 DEFAULT_RUNS = 100
+MAX_RUNS = 100_000  # outcomes and event logs of every replication are held in memory
+_MAX_SET_CHARS = 10_000
 
 
 def fail(msg: str, code: int = 2) -> NoReturn:
@@ -49,21 +60,28 @@ def fail(msg: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def parse_sets(sets: list[str]) -> dict[str, Any]:
+def note(msg: str) -> None:
+    err.print(f"[yellow]note:[/] {msg}", highlight=False, soft_wrap=True)
+
+
+def parse_sets(sets: list[str], option: str = "--set") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for s in sets:
-        if "=" not in s:
-            fail(f"--set {s!r}: expected PATH=VALUE, e.g. doctrine.weapons_control=hold")
-        k, v = s.split("=", 1)
-        out[k.strip()] = yaml.safe_load(v)
+        k, eq, v = s.partition("=")
+        if not eq or not k.strip():
+            fail(f"{option} {s!r}: expected PATH=VALUE, e.g. doctrine.weapons_control=hold")
+        if len(v) > _MAX_SET_CHARS:
+            fail(f"{option} {k.strip()}: value is {len(v):,} characters (at most "
+                 f"{_MAX_SET_CHARS:,}); put large changes in a scenario file")
+        out[k.strip()] = parse_value(v)
     return out
 
 
-def load(name: str, sets: list[str] | None = None) -> Scenario:
+def load(name: str, sets: list[str] | None = None, option: str = "--set") -> Scenario:
     try:
         sc = load_scenario(name)
         if sets:
-            sc = with_overrides(sc, parse_sets(sets))
+            sc = with_overrides(sc, parse_sets(sets, option), label=option)
         return sc
     except ScenarioError as exc:
         fail(str(exc))
@@ -73,15 +91,58 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+def check_runs(runs: int) -> None:
+    if runs > MAX_RUNS:
+        fail(f"--runs {runs:,}: at most {MAX_RUNS:,} replications in one call (every "
+             "replication's outcomes and events are kept in memory); split the work with "
+             "different --seed values")
+
+
+def effective_workers(workers: int, runs: int) -> int:
+    """Never more processes than replications or CPUs: extra ones only cost start-up time
+    and memory (results do not depend on the worker count)."""
+    cpus = os.cpu_count() or 1
+    use = max(1, min(workers, cpus, runs))
+    if use < workers:
+        why = "replications" if runs < min(workers, cpus) else "CPUs here"
+        note(f"--workers {workers}: using {use} (there are only {min(runs, cpus)} {why})")
+    return use
+
+
+class _Plain:
+    """Progress as plain lines when stderr is not a terminal (a log, CI, a pipe): a line at
+    most every 10 s and at the end, so a long run is never silent."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.label, self.total, self.done = label, total, 0
+        self.t0 = self.last = time.monotonic()
+
+    def advance(self, k: int) -> None:
+        self.done += k
+        now = time.monotonic()
+        if now - self.last >= 10.0 or self.done >= self.total:
+            self.last = now
+            rate = self.done / max(now - self.t0, 1e-9)
+            left = (self.total - self.done) / rate if rate > 0 else math.inf
+            eta = f", about {left:.0f} s left" if self.done < self.total else ""
+            print(f"{self.label}: {self.done}/{self.total} replications, "
+                  f"{now - self.t0:.0f} s{eta}", file=sys.stderr, flush=True)
+
+
 def run_mc(sc: Scenario, runs: int, seed: int | None, workers: int, label: str) -> Any:
     from bastion.sim.montecarlo import monte_carlo
 
+    check_runs(runs)
+    workers = effective_workers(workers, runs)
+    if not sys.stderr.isatty():
+        plain = _Plain(label, runs)
+        return monte_carlo(sc, runs, seed=seed, workers=workers, progress=plain.advance)
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-                  console=err, transient=False, disable=not sys.stderr.isatty()) as prog:
+                  console=err, transient=False) as prog:
         task = prog.add_task(label, total=runs)
-        return monte_carlo(sc, runs, seed=seed, workers=workers,
-                           progress=lambda k: prog.advance(task, k))
+        advance: Callable[[int], None] = lambda k: prog.advance(task, k)  # noqa: E731
+        return monte_carlo(sc, runs, seed=seed, workers=workers, progress=advance)
 
 
 def print_summary(mc: Any) -> None:
@@ -95,14 +156,22 @@ def print_summary(mc: Any) -> None:
     t.add_column("± s.e.", justify="right")
     t.add_column("5–95 %", justify="right")
     t.add_column("reported", justify="right")
+    never = []
     for name in HEADLINE:
         if name not in s:
             continue
         v = s[name]
         rep = ref.figures.get(name) if ref else None  # type: ignore[call-overload]
-        t.add_row(name, f"{v['mean']:.2f}", f"{v['se']:.2f}",
+        ub = v.get("p_nonzero_upper95")
+        if ub is not None:
+            never.append(name)
+        t.add_row(name, f"{v['mean']:.2f}", "—" if ub is not None else f"{v['se']:.2f}",
                   f"{v['p05']:.0f}–{v['p95']:.0f}", f"{rep.value:g}" if rep else "")
     console.print(t)
+    if never:
+        ub = s[never[0]]["p_nonzero_upper95"]
+        console.print(f"{', '.join(never)}: 0 in all {mc.runs} replications — not proof it "
+                      f"cannot happen: at most {100 * ub:.2g} % of raids (one-sided 95 %)")
     console.print(f"{mc.runs} replications in {mc.wall_s:.1f} s "
                   f"({mc.runs / mc.wall_s:.1f}/s on {mc.workers} workers), "
                   f"{mc.steps / mc.runs:.0f} steps per replication")
@@ -118,21 +187,35 @@ def run(
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="override a field: PATH=VALUE (repeatable)")] = None,
 ) -> None:
-    """Run Monte Carlo replications and write the report to OUT."""
-    from bastion.outcome.report import report
+    """Run Monte Carlo replications and write the report to OUT.
+
+    OUT is written whole or not at all; results already there move to OUT.1 (OUT.2, …).
+    """
+    from bastion.outcome.report import write_report
 
     sc = load(scenario, set_)
+    check_runs(runs)
+    try:
+        check_output_dir(out)  # before the simulation, not after it
+    except OutputError as exc:
+        fail(str(exc))
     mc = run_mc(sc, runs, seed, workers, f"{sc.name}")
-    path = report(mc, out)
+    try:
+        st = write_report(mc, out)
+    except OutputError as exc:
+        fail(str(exc))
     print_summary(mc)
-    console.print(f"report: {path}\nsummary: {out / 'summary.json'}\n"
+    if st.backup is not None:
+        note(f"the results that were in {out} are now in {st.backup}")
+    console.print(f"report: {out / 'report.html'}\nsummary: {out / 'summary.json'}\n"
                   f"events: {out / 'events.parquet'}")
 
 
 @app.command()
 def validate(
     scenario: Annotated[str, typer.Argument(help="built-in name or YAML file")] = "khmeimim-2018",
-    runs: Annotated[int, typer.Option(min=1, help="replications for the base case")] = 1000,
+    runs: Annotated[int, typer.Option(
+        min=1, help=f"replications for the base case (at least {MIN_RUNS})")] = 1000,
     sensitivity_runs: Annotated[int, typer.Option(
         min=0, help="replications per sensitivity variant (0: skip the table)")] = 100,
     seed: Annotated[int | None, typer.Option(min=0)] = None,
@@ -145,6 +228,13 @@ def validate(
     sc = load(scenario)
     if sc.reference_outcome is None or not sc.reference_outcome.figures:
         fail(f"{scenario}: the scenario has no reference_outcome figures to validate against")
+    if runs < MIN_RUNS:
+        # a reported figure's percentile among a handful of runs swings from "consistent"
+        # to "not" on noise: such a verdict would be presented as a finding
+        fail(f"--runs {runs}: validate needs at least {MIN_RUNS} replications for a "
+             "verdict (with fewer, where a reported figure falls among the runs is mostly "
+             "noise); use `bastion run` to look at a few")
+    check_runs(runs)
     res = validate_scenario(sc, runs=runs, sensitivity_runs=sensitivity_runs, seed=seed,
                             workers=workers, runner=run_mc)
     if as_json:
@@ -170,12 +260,13 @@ def compare(
 
     Example: bastion compare khmeimim-2018 --b doctrine.assignment=optimal
     """
-    from bastion.outcome.compare import paired_differences
+    from bastion.outcome.compare import paired_differences, render_difference
     from bastion.outcome.metrics import HEADLINE
 
     if not b:
         fail("compare needs at least one --b PATH=VALUE to say how variant B differs")
-    sa, sb = load(scenario, a), load(scenario, b)
+    check_runs(runs)
+    sa, sb = load(scenario, a, "--a"), load(scenario, b, "--b")
     ma = run_mc(sa, runs, seed, workers, "A: " + (", ".join(a) if a else "as is"))
     mb = run_mc(sb, runs, seed, workers, "B: " + ", ".join(b))
     rows = paired_differences(ma, mb, [*HEADLINE, "mean_kill_margin_s"])
@@ -188,7 +279,7 @@ def compare(
         t.add_column(c, justify="left" if c == "outcome" else "right")
     for r in rows:
         t.add_row(str(r["outcome"]), f"{r['a_mean']:.3g}", f"{r['b_mean']:.3g}",
-                  f"{r['diff_mean']:+.3g}", f"[{r['ci95_low']:+.3g}, {r['ci95_high']:+.3g}]")
+                  f"{r['diff_mean']:+.3g}", render_difference(r))
     console.print(t)
     console.print("A: " + (", ".join(a) if a else "scenario as is") + "   B: " + ", ".join(b))
 
@@ -222,11 +313,30 @@ def scenarios_schema() -> None:
 
 
 @scen_app.command("check")
-def scenarios_check(path: str) -> None:
-    """Validate a scenario file without running it."""
-    sc = load(path)
-    console.print(f"{path}: ok ({sc.name}: {sum(r.count for r in sc.raids)} drones, "
-                  f"{len(sc.sensors)} sensors, {len(sc.effectors)} effectors)")
+def scenarios_check(
+    path: str,
+    runs: Annotated[int, typer.Option(min=1, help="replications, for the estimate")] = 100,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="override a field: PATH=VALUE (repeatable)")] = None,
+) -> None:
+    """Validate a scenario file without running it, and estimate what a run costs."""
+    from bastion.sim.estimate import estimate
+
+    sc = load(path, set_)
+    n = sc.object_counts()
+    console.print(f"{path}: ok ({sc.name}: {n['drones']:,} drones, {len(sc.sensors)} sensors, "
+                  f"{len(sc.effectors)} effectors)")
+    e = estimate(sc, runs)
+    console.print(
+        f"  per replication: {e.objects:,} objects "
+        f"({', '.join(f'{v:,} {k}' for k, v in n.items() if v) or 'none'}); at most "
+        f"{e.steps_max:,} steps of {e.tick_s:g} s over {sc.duration_s:,.0f} s (empty time "
+        "is skipped)\n"
+        f"  memory: about {e.memory_mib_per_worker:,.0f} MiB per worker process "
+        f"({e.block} replications in lock-step), {e.result_mib:,.0f} MiB of results for "
+        f"{runs:,} replications", highlight=False)
+    for w in e.warnings:
+        note(w)
 
 
 @app.command()
@@ -235,5 +345,37 @@ def version() -> None:
     console.print(__version__)
 
 
-def main() -> None:  # pragma: no cover
-    app()
+def main(argv: list[str] | None = None) -> None:
+    """The ``bastion`` command: every way out is one line and an exit code."""
+    cmd = typer.main.get_command(app)
+    try:
+        code = cmd.main(args=argv, prog_name="bastion", standalone_mode=False)
+    except typer.TyperException as exc:  # typer's (vendored) click usage errors
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `bastion`: show the help
+            console.print(ctx.get_help() if ctx else "bastion --help")
+            code = 0
+        else:
+            where = ctx.command_path if ctx else "bastion"
+            err.print(f"[bold red]error:[/] {where}: {exc.format_message()} "
+                      f"(see {where} --help)", highlight=False, soft_wrap=True)
+            code = exc.exit_code
+    except (KeyboardInterrupt, typer.Abort):
+        err.print("interrupted (an output folder is only swapped in when complete: nothing "
+                  "is half-written)", highlight=False)
+        code = 130
+    except MemoryError:
+        err.print("[bold red]error:[/] out of memory: try fewer --workers, fewer --runs or a "
+                  "smaller raid (`bastion scenarios check` estimates the memory)",
+                  highlight=False, soft_wrap=True)
+        code = 1
+    except Exception as exc:  # a bug: one line here, the traceback in a file to report
+        with tempfile.NamedTemporaryFile("w", prefix="bastion-crash-", suffix=".txt",
+                                         delete=False) as f:
+            traceback.print_exc(file=f)
+        first = (str(exc).splitlines() or [""])[0][:200]
+        err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {first} — this is a "
+                  f"bug in bastion; the traceback is in {f.name}", highlight=False,
+                  soft_wrap=True)
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)

@@ -55,7 +55,9 @@ def test_weapons_hold_is_inconsistent_with_no_leakers():
     res = validate_scenario(sc, runs=4, sensitivity_runs=0, seed=None, workers=1,
                             runner=_runner)
     assert not res["consistent"]
-    assert res["verdict"].startswith("NOT")
+    assert "NOT consistent" in res["verdict"]
+    # 4 runs are too few for a verdict: the result says so instead of presenting one
+    assert not res["meaningful"] and res["verdict"].startswith("no verdict")
 
 
 def test_cli_validate_exit_code_1_when_inconsistent(tmp_path):
@@ -70,8 +72,14 @@ def test_cli_validate_exit_code_1_when_inconsistent(tmp_path):
     d["doctrine"]["weapons_control"] = "hold"
     p = tmp_path / "hold.yaml"
     p.write_text(yaml.safe_dump(d))
-    r = subprocess.run([sys.executable, "-m", "bastion", "validate", str(p), "--runs", "3",
+    r = subprocess.run([sys.executable, "-m", "bastion", "validate", str(p), "--runs", "100",
                         "--sensitivity-runs", "0", "--workers", "1", "--json"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 1, r.stderr
     assert json.loads(r.stdout)["consistent"] is False
+    # too few replications for a verdict: refused up front, one line, exit 2
+    r = subprocess.run([sys.executable, "-m", "bastion", "validate", str(p), "--runs", "3",
+                        "--sensitivity-runs", "0"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2, r.stderr
+    assert "at least 100" in r.stderr and len(r.stderr.strip().splitlines()) <= 2
+    assert r.stdout == ""

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-__all__ = ["paired_differences"]
+__all__ = ["paired_differences", "render_difference"]
 
 
 def paired_differences(a: Any, b: Any, names: list[str]) -> list[dict[str, float | str]]:
@@ -34,7 +34,24 @@ def paired_differences(a: Any, b: Any, names: list[str]) -> list[dict[str, float
             continue
         half = (float(stats.t.ppf(0.975, k - 1) * d.std(ddof=1) / math.sqrt(k))
                 if k > 1 else math.nan)
-        out.append({"outcome": n, "a_mean": float(x[ok].mean()), "b_mean": float(y[ok].mean()),
-                    "diff_mean": float(d.mean()), "ci95_low": float(d.mean() - half),
-                    "ci95_high": float(d.mean() + half), "n": k})
+        row: dict[str, float | str] = {
+            "outcome": n, "a_mean": float(x[ok].mean()), "b_mean": float(y[ok].mean()),
+            "diff_mean": float(d.mean()), "ci95_low": float(d.mean() - half),
+            "ci95_high": float(d.mean() + half), "n": k}
+        if not d.any():
+            # B − A = 0 in every pair gives a t-interval of [0, 0], which reads as proof of
+            # no effect. All the runs show is that a difference, if any, is rare: bound how
+            # often (one-sided 95 %, exact binomial, "rule of three").
+            row["p_differ_upper95"] = float(1.0 - 0.05 ** (1.0 / k))
+            row["zero_events"] = float(not x[ok].any())
+        out.append(row)
     return out
+
+
+def render_difference(row: dict[str, float | str]) -> str:
+    """The 95 % column of a comparison row, in words when no pair differed."""
+    ub = row.get("p_differ_upper95")
+    if ub is not None:
+        what = "0 in both" if row.get("zero_events") else "no pair differs"
+        return f"{what} in {row['n']} runs (differs in ≤ {100 * float(ub):.2g} %)"
+    return f"[{float(row['ci95_low']):+.3g}, {float(row['ci95_high']):+.3g}]"

@@ -106,6 +106,9 @@ def ring_radius_m(sc: Scenario, item: Any) -> tuple[float, str] | None:
     if kind == "jammer":
         margin = item.spoof_capture_margin_db if item.mode == "spoof" else 35.0
         r = jam_radius_m(item.eirp_dbw, item.frequency_mhz, -10.0, -160.0, margin)
+        # a strong low-frequency jammer reaches past the map: a circle larger than the frame
+        # says nothing more, and a huge one makes matplotlib crawl
+        r = min(r, 1_000_000.0)
         return r, ("spoof capture radius" if item.mode == "spoof" else "jamming radius")
     return None
 

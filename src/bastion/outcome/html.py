@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import math
 import time
 from pathlib import Path
@@ -139,9 +140,11 @@ def _headline(mc: MonteCarloResult, summ: dict[str, dict[str, float]]) -> str:
             continue
         s = summ[name]
         r = ref.get(name)
+        ub = s.get("p_nonzero_upper95")
         rows.append([
             f"{_e(_LABELS.get(name, name))}<br><code>{_e(name)}</code>",
-            f"{_num(s['mean'])} ± {_num(s['se'], 2)}",
+            (f"0 in all {mc.runs} runs<br>(in ≤ {100 * ub:.2g} % of raids, 95 %)" if ub
+             else f"{_num(s['mean'])} ± {_num(s['se'], 2)}"),
             f"{_num(s['p05'])} – {_num(s['p95'])}",
             _num(r[0]) if r else "",
             _e(r[1]) if r else "",
@@ -454,6 +457,8 @@ def write_html(mc: MonteCarloResult, path: Path) -> Path:
     ]
     doc = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+           # provenance for a report found on its own (also in summary.json and the parquets)
+           f'<meta name="bastion-provenance" content="{_e(json.dumps(mc.provenance()))}">'
            f"<title>bastion report — {_e(mc.scenario.name)}</title>"
            f"<style>{_CSS}</style></head>\n<body><main>\n" + "\n".join(parts)
            + "\n</main></body></html>\n")

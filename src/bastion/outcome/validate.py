@@ -26,9 +26,10 @@ from rich.table import Table
 from bastion.scenario.load import ScenarioError, get_path, with_overrides
 from bastion.scenario.schema import Scenario
 
-__all__ = ["ALPHA", "mid_p", "render_validation", "validate_scenario"]
+__all__ = ["ALPHA", "MIN_RUNS", "mid_p", "render_validation", "validate_scenario"]
 
 ALPHA = 0.05
+MIN_RUNS = 100  # below this a reported figure's percentile among the runs is mostly noise
 
 
 def mid_p(sim: np.ndarray, value: float) -> float:
@@ -85,11 +86,15 @@ def validate_scenario(sc: Scenario, *, runs: int, sensitivity_runs: int, seed: i
         sens.sort(key=lambda r: -max((abs(v) for v in r.get("effect", {}).values()),
                                      default=0.0))
     consistent = all(f["consistent"] for f in figs) and jp >= ALPHA
+    verdict = ("consistent with the reported outcome" if consistent
+               else "NOT consistent with the reported outcome")
+    if runs < MIN_RUNS:
+        # the CLI refuses this; an API caller still gets a result, marked as no verdict
+        verdict = f"no verdict: {runs} replications are too few (at least {MIN_RUNS}); {verdict}"
     return {
         "scenario": sc.name, "runs": runs, "seed": base.seed, "alpha": ALPHA,
         "figures": figs, "joint_p": jp, "consistent": consistent,
-        "verdict": ("consistent with the reported outcome" if consistent
-                    else "NOT consistent with the reported outcome"),
+        "verdict": verdict, "meaningful": runs >= MIN_RUNS,
         "sensitivity_runs": sensitivity_runs, "sensitivity": sens,
         "assumptions_labelled": len(sc.assumptions),
     }

@@ -12,7 +12,9 @@ range and reason, which is what ``bastion validate`` varies in its sensitivity t
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import math
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -51,14 +53,46 @@ __all__ = [
 
 class _Model(BaseModel):
     # Unknown keys are errors: a misspelt `pfa_` must not silently fall back to a default.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity are errors everywhere: a NaN mask or an infinite speed would not fail,
+    # it would quietly give wrong numbers (NaN positions counted as leakers).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
+
+def _between(lo: float, hi: float, why: str = "", *, open_lo: bool = False) -> Any:
+    """A float field bounded to a physical range; ``why`` ends up in the schema."""
+    lower = {"gt": lo} if open_lo else {"ge": lo}
+    return Annotated[float, Field(le=hi, description=why or None, **lower)]
+
+
+# Upper bounds are physical or resource limits, not modelling choices: far beyond any real
+# system, tight enough that a typo (1e12 m, 1e-9 s) fails with its field named instead of
+# exhausting memory or hanging. The reason is given where it is not obvious.
+DAY_S = 86_400.0
+WEEK_S = 7 * DAY_S
+MAX_RANGE_M = 1_000_000.0  # 1,000 km: beyond that the flat local frame about origin is wrong
+MAX_OBJECTS = 100_000  # drones + birds + own aircraft + intruders in one replication
+MAX_FALSE_ALARMS_PER_SCAN = 1_000.0  # each false alarm is a report the tracker must gate
 
 Lat = Annotated[float, Field(ge=-90.0, le=90.0, description="latitude, degrees (WGS84)")]
 Lon = Annotated[float, Field(ge=-180.0, le=180.0, description="longitude, degrees (WGS84)")]
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 PosFloat = Annotated[float, Field(gt=0.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
+Range = _between(0.0, MAX_RANGE_M, open_lo=True)
+RangeOrZero = _between(0.0, MAX_RANGE_M)
+Height = _between(0.0, 30_000.0)
+Duration = _between(0.0, WEEK_S)
+Period = _between(0.01, DAY_S, "seconds; at least 0.01 s (a shorter period only costs steps)")
+Speed = _between(0.0, 1_000.0, open_lo=True)
+Rcs = _between(1e-6, 1e5)
+Count = Annotated[int, Field(ge=0, le=MAX_OBJECTS)]
+Usd = _between(0.0, 1e10)
+# Names are how --set paths and cross-references find an item: no dots (the path separator),
+# not all digits (read as a list index), no control characters.
+_NAME_CHAR = r"[^.\x00-\x1f\x7f]"
+Name = Annotated[str, Field(
+    max_length=80, pattern=rf"^{_NAME_CHAR}*[^.0-9\x00-\x1f\x7f]{_NAME_CHAR}*$",
+    description="unique name: no dots, not all digits")]
 
 
 class LatLon(_Model):
@@ -67,99 +101,168 @@ class LatLon(_Model):
 
 
 class Position(LatLon):
-    height_m: NonNeg = Field(0.0, description="height above local ground, metres")
+    height_m: Height = Field(0.0, description="height above local ground, metres")
 
 
 class Wind(_Model):
-    speed_mps: NonNeg = 0.0
+    speed_mps: _between(0.0, 100.0) = 0.0
     from_deg: Annotated[float, Field(ge=0.0, lt=360.0)] = Field(
         0.0, description="direction the wind blows FROM, degrees clockwise from north"
     )
-    speed_sigma_mps: NonNeg = Field(
+    speed_sigma_mps: _between(0.0, 50.0) = Field(
         0.0, description="replication-to-replication spread of the wind speed (normal)"
     )
 
 
 class Asset(_Model):
-    name: str
+    name: Name
     position: LatLon
-    radius_m: PosFloat = Field(50.0, description="a warhead impact within this is a hit")
-    value: PosFloat = Field(1.0, description="relative value; threat value scales with it")
+    radius_m: _between(0.0, 10_000.0, open_lo=True) = Field(
+        50.0, description="a warhead impact within this is a hit")
+    value: _between(0.0, 1e9, open_lo=True) = Field(
+        1.0, description="relative value; threat value scales with it")
+
+
+Polygon = Annotated[list[LatLon], Field(min_length=3, max_length=1_000)]
+
+
+def polygon_problem(points: list[LatLon]) -> str | None:
+    """Why ``points`` is not a simple polygon (None if it is): too few distinct corners, no
+    area, or edges that cross. Tested on a local flat projection, fine at site scale."""
+    lat0 = math.radians(sum(p.lat_deg for p in points) / len(points))
+    xy = [(p.lon_deg * math.cos(lat0), p.lat_deg) for p in points]
+    if xy[0] == xy[-1]:
+        xy = xy[:-1]  # a closing vertex repeated is allowed
+    if len(set(xy)) < 3:
+        return "needs at least 3 distinct corners"
+    n = len(xy)
+
+    def cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    for i in range(n):
+        a, b = xy[i], xy[(i + 1) % n]
+        for j in range(i + 2, n):
+            if i == 0 and j == n - 1:
+                continue  # the two edges meeting at corner 0
+            c, d = xy[j], xy[(j + 1) % n]
+            if (cross(a, b, c) * cross(a, b, d) < 0) and (cross(c, d, a) * cross(c, d, b) < 0):
+                return f"edges {i}-{i + 1} and {j}-{(j + 1) % n} cross (not a simple polygon)"
+    area2 = sum(xy[i][0] * xy[(i + 1) % n][1] - xy[(i + 1) % n][0] * xy[i][1] for i in range(n))
+    if abs(area2) < 1e-14:
+        return "has no area (its corners are on one line)"
+    return None
 
 
 class NoFireZone(_Model):
-    name: str
-    polygon: list[LatLon] = Field(min_length=3)
-    note: str = ""
+    name: Name
+    polygon: Polygon
+    note: str = Field("", max_length=10_000)
+
+    @field_validator("polygon")
+    @classmethod
+    def _simple(cls, pts: list[LatLon]) -> list[LatLon]:
+        problem = polygon_problem(pts)
+        if problem:
+            raise ValueError(f"polygon {problem}")
+        return pts
 
 
 class Site(_Model):
-    name: str
-    assets: list[Asset] = Field(min_length=1)
-    fence: list[LatLon] | None = Field(None, min_length=3, description="perimeter polygon")
-    no_fire_zones: list[NoFireZone] = []
+    name: Name
+    assets: list[Asset] = Field(min_length=1, max_length=1_000)
+    fence: Polygon | None = Field(None, description="perimeter polygon")
+    no_fire_zones: list[NoFireZone] = Field([], max_length=1_000)
+
+    @field_validator("fence")
+    @classmethod
+    def _simple(cls, pts: list[LatLon] | None) -> list[LatLon] | None:
+        problem = polygon_problem(pts) if pts else None
+        if problem:
+            raise ValueError(f"fence {problem}")
+        return pts
 
 
 # --------------------------------------------------------------------------- sensors
 
 
 class _SensorBase(_Model):
-    name: str
+    name: Name
     site: str
     position: Position
 
 
+Azimuth = _between(0.0, 360.0)
+Elevation = _between(-90.0, 90.0)
+
+
 class Radar(_SensorBase):
     kind: Literal["radar"] = "radar"
-    scan_period_s: PosFloat = 1.0
-    reference_rcs_m2: PosFloat = Field(1.0, description="RCS at which range_pd90_m is quoted")
-    range_pd90_m: PosFloat = Field(20_000.0, description="range of Pd = 0.9 on reference RCS")
-    pfa: Annotated[float, Field(gt=0.0, lt=1.0)] = 1e-6
-    max_range_m: PosFloat = 40_000.0
-    range_resolution_m: PosFloat = 30.0
-    azimuth_beamwidth_deg: PosFloat = 2.0
-    elevation_coverage_deg: PosFloat = Field(60.0, description="elevation extent searched")
-    min_radial_speed_mps: NonNeg = Field(1.0, description="MTI notch: slower echoes dropped")
-    sigma_range_m: PosFloat = 10.0
-    sigma_azimuth_deg: PosFloat = 0.3
-    sigma_elevation_deg: PosFloat = 0.5
-    mask: list[tuple[float, float, float]] = Field(
-        [], description="[from_deg, to_deg, min_elevation_deg] sectors masked below elevation"
+    scan_period_s: Period = 1.0
+    reference_rcs_m2: Rcs = Field(1.0, description="RCS at which range_pd90_m is quoted")
+    range_pd90_m: Range = Field(20_000.0, description="range of Pd = 0.9 on reference RCS")
+    pfa: Annotated[float, Field(ge=1e-15, lt=1.0)] = 1e-6
+    max_range_m: Range = 40_000.0
+    range_resolution_m: _between(0.1, 10_000.0) = 30.0
+    azimuth_beamwidth_deg: _between(0.01, 360.0) = 2.0
+    elevation_coverage_deg: _between(0.0, 90.0, open_lo=True) = Field(
+        60.0, description="elevation extent searched")
+    min_radial_speed_mps: _between(0.0, 300.0) = Field(
+        1.0, description="MTI notch: slower echoes dropped")
+    sigma_range_m: _between(0.0, 10_000.0, open_lo=True) = 10.0
+    sigma_azimuth_deg: _between(0.0, 30.0, open_lo=True) = 0.3
+    sigma_elevation_deg: _between(0.0, 30.0, open_lo=True) = 0.5
+    mask: list[tuple[Azimuth, Azimuth, Elevation]] = Field(
+        [], max_length=3_600,
+        description="[from_deg, to_deg, min_elevation_deg] sectors masked below elevation",
     )
+
+    @model_validator(mode="after")
+    def _false_alarm_load(self) -> Radar:
+        # Same count the radar model draws from (range cells × azimuth beams × Pfa).
+        cells = (self.max_range_m / self.range_resolution_m) * (360.0 / self.azimuth_beamwidth_deg)
+        lam = self.pfa * cells
+        if lam > MAX_FALSE_ALARMS_PER_SCAN:
+            raise ValueError(
+                f"pfa × resolution cells gives {lam:.3g} false alarms per scan (at most "
+                f"{MAX_FALSE_ALARMS_PER_SCAN:g}): lower pfa or coarsen range_resolution_m / "
+                "azimuth_beamwidth_deg")
+        return self
 
 
 class PassiveRF(_SensorBase):
     kind: Literal["rf"] = "rf"
-    period_s: PosFloat = 1.0
-    range_m: PosFloat = 8_000.0
+    period_s: Period = 1.0
+    range_m: Range = 8_000.0
     pd: Prob = 0.8
-    sigma_position_m: PosFloat = Field(150.0, description="DF network position error")
+    sigma_position_m: _between(0.0, 100_000.0, open_lo=True) = Field(
+        150.0, description="DF network position error")
 
 
 class EOIR(_SensorBase):
     kind: Literal["eoir"] = "eoir"
-    period_s: PosFloat = 1.0
-    range_day_m: PosFloat = 5_000.0
-    range_night_m: PosFloat = Field(3_000.0, description="IR channel: the only one at night")
-    slew_time_s: NonNeg = 2.0
-    dwell_s: PosFloat = 4.0
+    period_s: Period = 1.0
+    range_day_m: Range = 5_000.0
+    range_night_m: Range = Field(3_000.0, description="IR channel: the only one at night")
+    slew_time_s: _between(0.0, 3_600.0) = 2.0
+    dwell_s: _between(0.0, DAY_S, open_lo=True) = 4.0
     pd: Prob = 0.9
     p_correct_class: Prob = 0.9
-    sigma_position_m: PosFloat = 5.0
+    sigma_position_m: _between(0.0, 100_000.0, open_lo=True) = 5.0
 
 
 class IFF(_SensorBase):
     kind: Literal["iff"] = "iff"
-    interrogation_period_s: PosFloat = 4.0
-    range_m: PosFloat = 30_000.0
+    interrogation_period_s: Period = 4.0
+    range_m: Range = 30_000.0
     reply_probability: Prob = 0.9
 
 
 class Perimeter(_SensorBase):
     kind: Literal["perimeter"] = "perimeter"
     pd: Prob = 0.9
-    latency_s: NonNeg = 5.0
-    nuisance_per_hour: NonNeg = 0.5
+    latency_s: _between(0.0, DAY_S) = 5.0
+    nuisance_per_hour: _between(0.0, 3_600.0, "at most one a second") = 0.5
 
 
 Sensor = Annotated[Radar | PassiveRF | EOIR | IFF | Perimeter, Field(discriminator="kind")]
@@ -169,31 +272,39 @@ Sensor = Annotated[Radar | PassiveRF | EOIR | IFF | Perimeter, Field(discriminat
 
 
 class _EffectorBase(_Model):
-    name: str
+    name: Name
     site: str
     position: Position
-    cost_per_shot_usd: NonNeg = 0.0
+    cost_per_shot_usd: Usd = 0.0
 
 
 class _Kinetic(_EffectorBase):
-    min_range_m: NonNeg = 200.0
-    max_range_m: PosFloat = 4_000.0
-    max_altitude_m: PosFloat = 3_000.0
+    min_range_m: RangeOrZero = 200.0
+    max_range_m: Range = 4_000.0
+    max_altitude_m: _between(0.0, 30_000.0, open_lo=True) = 3_000.0
     pk_max: Prob = 0.7
-    projectile_speed_mps: PosFloat = 1_000.0
-    reaction_s: NonNeg = Field(3.0, description="slew + lay time before the first shot")
-    shot_interval_s: PosFloat = 2.0
-    magazine: Annotated[int, Field(ge=0)] = 10
-    reload_s: NonNeg = 600.0
-    required_sigma_m: PosFloat = Field(
+    projectile_speed_mps: _between(1.0, 10_000.0) = 1_000.0
+    reaction_s: _between(0.0, 3_600.0) = Field(
+        3.0, description="slew + lay time before the first shot")
+    shot_interval_s: Period = 2.0
+    magazine: Annotated[int, Field(ge=0, le=1_000_000)] = 10
+    reload_s: _between(0.0, WEEK_S) = 600.0
+    required_sigma_m: _between(0.0, 100_000.0, open_lo=True) = Field(
         30.0, description="largest predicted position error (1σ) at intercept it accepts"
     )
-    error_scale_m: PosFloat = Field(
+    error_scale_m: _between(0.0, 100_000.0, open_lo=True) = Field(
         10.0, description="Pk falls as exp(-½ σ²/scale²) with predicted error σ"
     )
-    crossing_speed_scale_mps: PosFloat = Field(
+    crossing_speed_scale_mps: _between(0.0, 100_000.0, open_lo=True) = Field(
         150.0, description="Pk falls as exp(-crossing/scale)"
     )
+
+    @model_validator(mode="after")
+    def _ranges_ordered(self) -> _Kinetic:
+        if self.min_range_m >= self.max_range_m:
+            raise ValueError(f"min_range_m ({self.min_range_m:g}) must be less than "
+                             f"max_range_m ({self.max_range_m:g})")
+        return self
 
 
 class Gun(_Kinetic):
@@ -202,7 +313,7 @@ class Gun(_Kinetic):
     kind: Literal["gun"] = "gun"
     required_sigma_m: PosFloat = 40.0
     error_scale_m: PosFloat = 15.0
-    round_max_range_m: PosFloat = Field(
+    round_max_range_m: Range = Field(
         8_000.0, description="how far missed rounds can fly on along the line of fire"
     )
 
@@ -213,8 +324,8 @@ class Missile(_Kinetic):
     kind: Literal["missile"] = "missile"
     required_sigma_m: PosFloat = 150.0
     error_scale_m: PosFloat = 80.0
-    max_range_m: PosFloat = 15_000.0
-    projectile_speed_mps: PosFloat = 900.0
+    max_range_m: Range = 15_000.0
+    projectile_speed_mps: _between(1.0, 10_000.0) = 900.0
     pk_max: Prob = 0.85
 
 
@@ -227,15 +338,16 @@ class Jammer(_EffectorBase):
 
     kind: Literal["jammer"] = "jammer"
     mode: Literal["jam", "spoof"] = "jam"
-    eirp_dbw: float = Field(7.0, description="effective isotropic radiated power, dBW")
-    frequency_mhz: PosFloat = 1575.42
-    activation_range_m: PosFloat = Field(
+    eirp_dbw: _between(-60.0, 90.0) = Field(
+        7.0, description="effective isotropic radiated power, dBW (-60 … 90, 1 µW … 1 GW)")
+    frequency_mhz: _between(1.0, 100_000.0) = Field(1575.42, description="1 MHz … 100 GHz")
+    activation_range_m: Range = Field(
         20_000.0, description="doctrine: radiate once a hostile track is within this range"
     )
     divert_to: LatLon | None = Field(
         None, description="spoof mode: where captured drones are led (a controlled area)"
     )
-    spoof_capture_margin_db: float = Field(
+    spoof_capture_margin_db: _between(-60.0, 100.0) = Field(
         3.0, description="spoof mode: power above the true signal needed to capture"
     )
     p_capture: Prob = Field(
@@ -243,6 +355,13 @@ class Jammer(_EffectorBase):
         description="spoof mode: chance a receiver in range is captured rather than detecting "
         "the spoof (one that detects it distrusts GNSS and takes its fail-safe)",
     )
+
+    @model_validator(mode="after")
+    def _spoofer_has_divert(self) -> Jammer:
+        if self.mode == "spoof" and self.divert_to is None:
+            raise ValueError("divert_to: required for a spoofer (mode: spoof): where captured "
+                             "drones are led")
+        return self
 
 
 Effector = Annotated[Gun | Missile | Jammer, Field(discriminator="kind")]
@@ -269,72 +388,77 @@ class FailSafe(_Model):
 
 class Airframe(_Model):
     kind: Literal["fixed_wing", "multirotor"] = "fixed_wing"
-    cruise_speed_mps: PosFloat = 30.0
-    speed_sigma_mps: NonNeg = 2.0
-    rcs_m2: PosFloat = 0.03
-    altitude_m: PosFloat = 300.0
+    cruise_speed_mps: _between(0.0, 400.0, "subsonic: at most 400 m/s", open_lo=True) = 30.0
+    speed_sigma_mps: _between(0.0, 100.0) = 2.0
+    rcs_m2: Rcs = 0.03
+    altitude_m: _between(0.0, 20_000.0, open_lo=True) = 300.0
     navigation: Literal["gnss", "ins", "rf_link"] = "gnss"
     emits_rf: bool = Field(False, description="an active control/video link passive RF can hear")
-    lock_loss_timeout_s: NonNeg = 10.0
+    lock_loss_timeout_s: _between(0.0, DAY_S) = 10.0
     failsafe: FailSafe = FailSafe()
-    js_threshold_db: float = Field(35.0, description="receiver J/S at which lock is lost")
-    js_threshold_sigma_db: NonNeg = Field(3.0, description="spread between receivers")
-    gnss_signal_dbw: float = Field(-160.0, description="received GNSS signal power")
-    antenna_gain_to_jammer_dbi: float = Field(-10.0, description="sky-facing patch at horizon")
-    wind_estimate_sigma_mps: NonNeg = Field(2.0, description="INS dead-reckoning drift source")
-    glide_ratio: PosFloat = 8.0
+    js_threshold_db: _between(-100.0, 150.0) = Field(
+        35.0, description="receiver J/S at which lock is lost")
+    js_threshold_sigma_db: _between(0.0, 50.0) = Field(
+        3.0, description="spread between receivers")
+    gnss_signal_dbw: _between(-250.0, -100.0) = Field(
+        -160.0, description="received GNSS signal power")
+    antenna_gain_to_jammer_dbi: _between(-60.0, 40.0) = Field(
+        -10.0, description="sky-facing patch at horizon")
+    wind_estimate_sigma_mps: _between(0.0, 50.0) = Field(
+        2.0, description="INS dead-reckoning drift source")
+    glide_ratio: _between(0.1, 100.0) = 8.0
     p_crash_on_forced_landing: Prob = 0.5
-    lethal_radius_m: PosFloat = 30.0
-    endurance_s: PosFloat = 14_400.0
+    lethal_radius_m: _between(0.0, 10_000.0, open_lo=True) = 30.0
+    endurance_s: _between(0.0, WEEK_S, open_lo=True) = 14_400.0
 
 
 class Departure(_Model):
-    t_s: NonNeg = Field(0.0, description="mean launch time after scenario start")
-    spread_s: NonNeg = Field(300.0, description="launch times uniform in t ± spread")
+    t_s: Duration = Field(0.0, description="mean launch time after scenario start")
+    spread_s: Duration = Field(300.0, description="launch times uniform in t ± spread")
 
 
 class Raid(_Model):
-    name: str
-    count: Annotated[int, Field(ge=1, le=100_000)]
+    name: Name
+    count: Annotated[int, Field(ge=1, le=MAX_OBJECTS)]
     airframe: str
     launch: LatLon
-    launch_radius_m: NonNeg = 2_000.0
+    launch_radius_m: _between(0.0, 100_000.0) = 2_000.0
     target: str = Field(description="name of the asset aimed at")
-    waypoints: list[LatLon] = []
+    waypoints: list[LatLon] = Field([], max_length=1_000)
     departure: Departure = Departure()
 
 
 class OwnAircraft(_Model):
-    name: str
+    name: Name
     site: str
-    count: Annotated[int, Field(ge=0)] = 1
-    first_s: NonNeg = 600.0
-    interval_s: PosFloat = 300.0
+    count: Count = 1
+    first_s: Duration = 600.0
+    interval_s: _between(1.0, WEEK_S) = 300.0
     runway: LatLon
     heading_deg: Annotated[float, Field(ge=0.0, lt=360.0)] = 0.0
-    speed_mps: PosFloat = 90.0
-    climb_mps: PosFloat = 15.0
-    rcs_m2: PosFloat = 5.0
+    speed_mps: Speed = 90.0
+    climb_mps: _between(0.0, 300.0, open_lo=True) = 15.0
+    rcs_m2: Rcs = 5.0
     p_transponder_on: Prob = 0.95
 
 
 class Bird(_Model):
     site: str
-    count: Annotated[int, Field(ge=0)] = 20
-    radius_m: PosFloat = 6_000.0
-    speed_mps: PosFloat = 12.0
-    rcs_m2: PosFloat = 0.01
-    altitude_m: PosFloat = 150.0
+    count: Count = 20
+    radius_m: Range = 6_000.0
+    speed_mps: _between(0.0, 100.0, open_lo=True) = 12.0
+    rcs_m2: Rcs = 0.01
+    altitude_m: _between(0.0, 10_000.0, open_lo=True) = 150.0
 
 
 class Intruders(_Model):
     site: str
-    count: Annotated[int, Field(ge=1)] = 4
-    breach_s: NonNeg = 1_800.0
+    count: Annotated[int, Field(ge=1, le=10_000)] = 4
+    breach_s: Duration = 1_800.0
     breach_at: LatLon
     target: str = Field(description="asset they head for")
-    speed_mps: PosFloat = 1.5
-    response_time_s: PosFloat = Field(
+    speed_mps: _between(0.0, 15.0, "on foot or running", open_lo=True) = 1.5
+    response_time_s: _between(0.0, WEEK_S, open_lo=True) = Field(
         300.0, description="time from alarm until a response team stops them"
     )
 
@@ -343,34 +467,36 @@ class Intruders(_Model):
 
 
 class Operator(_Model):
-    decision_time_s: PosFloat = Field(8.0, description="median time to approve an engagement")
-    decision_time_sigma: NonNeg = Field(0.5, description="lognormal shape")
+    decision_time_s: _between(0.0, DAY_S, open_lo=True) = Field(
+        8.0, description="median time to approve an engagement")
+    decision_time_sigma: _between(0.0, 3.0) = Field(
+        0.5, description="lognormal shape (3: the slowest 1 % take 1,000× the median)")
     p_approve: Prob = 0.97
-    timeout_s: PosFloat = 60.0
+    timeout_s: _between(0.0, DAY_S, open_lo=True) = 60.0
 
 
 class Doctrine(_Model):
     weapons_control: Literal["free", "tight", "hold"] = "free"
     p_hostile_free: Prob = Field(0.5, description="weapons free: engage above this P(hostile)")
     p_hostile_tight: Prob = Field(0.9, description="weapons tight: engage above this")
-    decision_period_s: PosFloat = 1.0
+    decision_period_s: Period = 1.0
     assignment: Literal["greedy", "optimal"] = "greedy"
-    cost_weight: NonNeg = Field(0.0, description="λ: value units per USD")
+    cost_weight: _between(0.0, 1e6) = Field(0.0, description="λ: value units per USD")
     nfz_epsilon: Prob = Field(0.01, description="max P(impact in a no-fire zone) per shot")
     soft_kill_first: bool = Field(
         True, description="hold kinetic fire on GNSS-dependent tracks a jammer covers"
     )
-    soft_kill_wait_s: NonNeg = Field(
+    soft_kill_wait_s: Duration = Field(
         40.0, description="how long a covered track is left to the jammer before kinetic fire"
     )
-    kinetic_reserve_s: NonNeg = Field(
+    kinetic_reserve_s: Duration = Field(
         60.0, description="fire kinetically anyway once time-to-go falls below this"
     )
     hold_fire_on_spoofed: bool = Field(
         True, description="hold kinetic fire on tracks a radiating spoofer is leading to its "
         "divert point (for as long as it takes; the kinetic reserve still applies)"
     )
-    kill_assessment_delay_s: NonNeg = 3.0
+    kill_assessment_delay_s: _between(0.0, DAY_S) = 3.0
     kill_assessment_p_correct: Prob = 0.95
     operator: Operator = Operator()
     human_in_loop: bool = True
@@ -380,7 +506,7 @@ class Doctrine(_Model):
 
 
 class ReferenceFigure(_Model):
-    value: float
+    value: _between(0.0, float(MAX_OBJECTS), "a count of drones or assets")
     source: str
 
 
@@ -407,33 +533,31 @@ class Assumption(_Model):
 
 
 class Scenario(_Model):
-    name: str
-    description: str = ""
-    seed: Annotated[int, Field(ge=0)] = 0
-    duration_s: PosFloat = 10_800.0
+    name: Name
+    description: str = Field("", max_length=100_000)
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
+    duration_s: _between(0.0, WEEK_S, "at most a week", open_lo=True) = 10_800.0
     night: bool = False
     origin: LatLon
     wind: Wind = Wind()
-    sites: list[Site] = Field(min_length=1)
-    sensors: list[Sensor] = []
-    effectors: list[Effector] = []
-    airframes: dict[str, Airframe] = {}
-    raids: list[Raid] = []
-    own_aircraft: list[OwnAircraft] = []
-    birds: list[Bird] = []
-    intruders: list[Intruders] = []
+    sites: list[Site] = Field(min_length=1, max_length=100)
+    sensors: list[Sensor] = Field([], max_length=1_000)
+    effectors: list[Effector] = Field([], max_length=1_000)
+    airframes: dict[Name, Airframe] = Field({}, max_length=1_000)
+    raids: list[Raid] = Field([], max_length=1_000)
+    own_aircraft: list[OwnAircraft] = Field([], max_length=1_000)
+    birds: list[Bird] = Field([], max_length=1_000)
+    intruders: list[Intruders] = Field([], max_length=1_000)
     doctrine: Doctrine = Doctrine()
     reference_outcome: ReferenceOutcome | None = None
-    assumptions: list[Assumption] = []
+    assumptions: list[Assumption] = Field([], max_length=1_000)
 
-    @field_validator("sites")
-    @classmethod
-    def _unique_sites(cls, sites: list[Site]) -> list[Site]:
-        names = [s.name for s in sites]
-        dup = {n for n in names if names.count(n) > 1}
-        if dup:
-            raise ValueError(f"site names must be unique: {sorted(dup)}")
-        return sites
+    def object_counts(self) -> dict[str, int]:
+        """Simulated objects of one replication, by kind."""
+        return {"drones": sum(r.count for r in self.raids),
+                "birds": sum(b.count for b in self.birds),
+                "own aircraft": sum(a.count for a in self.own_aircraft),
+                "intruders": sum(i.count for i in self.intruders)}
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
@@ -441,13 +565,34 @@ class Scenario(_Model):
         sites = {s.name for s in self.sites}
         assets = {a.name for s in self.sites for a in s.assets}
         errors: list[str] = []
+        # Names are how raids, --set paths and the report find an item: a duplicate would
+        # silently resolve to the first one (a raid retargeted to the wrong asset).
+        named: list[tuple[str, list[tuple[str, str]]]] = [
+            ("sites", [(f"sites.{k}.name", s.name) for k, s in enumerate(self.sites)]),
+            ("assets", [(f"sites.{k}.assets.{j}.name", a.name) for k, s in enumerate(self.sites)
+                        for j, a in enumerate(s.assets)]),
+            ("no-fire zones", [(f"sites.{k}.no_fire_zones.{j}.name", z.name)
+                               for k, s in enumerate(self.sites)
+                               for j, z in enumerate(s.no_fire_zones)]),
+            ("sensors", [(f"sensors.{k}.name", x.name) for k, x in enumerate(self.sensors)]),
+            ("effectors", [(f"effectors.{k}.name", x.name)
+                           for k, x in enumerate(self.effectors)]),
+            ("raids", [(f"raids.{k}.name", x.name) for k, x in enumerate(self.raids)]),
+            ("own aircraft", [(f"own_aircraft.{k}.name", x.name)
+                              for k, x in enumerate(self.own_aircraft)]),
+        ]
+        for what, items in named:
+            first: dict[str, str] = {}
+            for path, name in items:
+                if name in first:
+                    errors.append(f"{path}: duplicate name {name!r} (also {first[name]}); "
+                                  f"{what} need unique names")
+                else:
+                    first[name] = path
         for group, items in (("sensors", self.sensors), ("effectors", self.effectors)):
-            names = [i.name for i in items]
             for k, item in enumerate(items):
                 if item.site not in sites:
                     errors.append(f"{group}.{k}.site: unknown site {item.site!r}")
-                if names.count(item.name) > 1:
-                    errors.append(f"{group}.{k}.name: duplicate name {item.name!r}")
         for k, raid in enumerate(self.raids):
             if raid.airframe not in self.airframes:
                 errors.append(f"raids.{k}.airframe: unknown airframe {raid.airframe!r}")
@@ -462,9 +607,50 @@ class Scenario(_Model):
                 errors.append(f"intruders.{k}.site: unknown site {intr.site!r}")
             if intr.target not in assets:
                 errors.append(f"intruders.{k}.target: unknown asset {intr.target!r}")
+        errors += self._extent_errors()
+        counts = self.object_counts()
+        total = sum(counts.values())
+        if total > MAX_OBJECTS:
+            parts = ", ".join(f"{n:,} {k}" for k, n in counts.items() if n)
+            errors.append(f"raids: {total:,} objects in one replication ({parts}); bastion "
+                          f"simulates at most {MAX_OBJECTS:,}")
         if errors:
             raise ValueError("; ".join(errors))
         return self
 
+    def _extent_errors(self) -> list[str]:
+        # The simulator works in one flat ENU frame about `origin`; a point 5,000 km away is
+        # a typo (a swapped lat/lon), and would be simulated as nonsense.
+        lat0, lon0 = math.radians(self.origin.lat_deg), self.origin.lon_deg
+        out: list[str] = []
+        for path, p in _latlons(self, ""):
+            dlat = math.radians(p.lat_deg) - lat0
+            dlon = math.radians((p.lon_deg - lon0 + 180.0) % 360.0 - 180.0)
+            a = (math.sin(dlat / 2) ** 2
+                 + math.cos(lat0) * math.cos(math.radians(p.lat_deg)) * math.sin(dlon / 2) ** 2)
+            d_m = 2 * 6_371_000.0 * math.asin(min(1.0, math.sqrt(a)))
+            if d_m > MAX_RANGE_M:
+                out.append(f"{path}: {d_m / 1000:,.0f} km from origin (at most "
+                           f"{MAX_RANGE_M / 1000:,.0f} km: the local frame is site-scale; "
+                           "lat/lon swapped?)")
+                if len(out) >= 3:
+                    break
+        return out
+
     def site(self, name: str) -> Site:
         return next(s for s in self.sites if s.name == name)
+
+
+def _latlons(node: Any, path: str) -> Iterator[tuple[str, LatLon]]:
+    """Every LatLon (and Position) in a validated model, with its dotted field path."""
+    if isinstance(node, LatLon):
+        yield path, node
+    elif isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            yield from _latlons(getattr(node, name), f"{path}.{name}" if path else name)
+    elif isinstance(node, list):
+        for k, item in enumerate(node):
+            yield from _latlons(item, f"{path}.{k}")
+    elif isinstance(node, dict):
+        for k, item in node.items():
+            yield from _latlons(item, f"{path}.{k}")

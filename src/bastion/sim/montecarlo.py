@@ -26,7 +26,7 @@ from bastion.scenario.load import load_scenario, scenario_hash
 from bastion.scenario.schema import Scenario
 from bastion.sim.engine import BLOCK, SimResult, simulate, simulate_block
 
-__all__ = ["HEADLINE", "MonteCarloResult", "monte_carlo", "summarise"]
+__all__ = ["HEADLINE", "MonteCarloResult", "monte_carlo", "summarise", "zero_event_upper95"]
 
 
 
@@ -75,7 +75,17 @@ def summarise(outcomes: pa.Table) -> dict[str, dict[str, float]]:
             "p95": float(np.percentile(v, 95)),
             "n": int(n),
         }
+        if not v.any():
+            # Never seen is not "never happens": a zero mean ± 0 from 30 runs reads as a
+            # certainty. What the runs do show is an upper bound on how often it happens.
+            out[name]["p_nonzero_upper95"] = zero_event_upper95(n)
     return out
+
+
+def zero_event_upper95(n: int) -> float:
+    """One-sided 95 % upper bound on the chance of an event seen in none of ``n`` independent
+    replications: the exact binomial bound 1 − 0.05^(1/n) (≈ 3/n, the "rule of three")."""
+    return float(1.0 - 0.05 ** (1.0 / n))
 
 
 def _block(args: tuple[Scenario, list[int], int]
