@@ -5,6 +5,7 @@ was in --out; statistics never present "never seen" as "never happens"."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -247,3 +248,32 @@ def test_a_bug_is_one_line_and_a_saved_traceback(capsys, monkeypatch):
 def test_bare_command_prints_help(capsys):
     code, out, _ = _bastion(capsys)
     assert code == 0 and "run" in out and "compare" in out
+
+
+def test_real_ctrl_c_with_worker_processes(tmp_path, results, small_file):
+    """SIGINT to the whole process group, as a terminal sends it: workers included."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    shutil.copytree(results, out)
+    before = _snapshot(out)
+
+    def own_group_default_sigint() -> None:
+        # a background child of a non-interactive shell ignores SIGINT; a terminal's does not
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.setpgrp()
+
+    p = subprocess.Popen([sys.executable, "-m", "bastion", "run", str(small_file), "--runs",
+                          "4000", "--workers", "2", "--out", str(out)],
+                         preexec_fn=own_group_default_sigint, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    time.sleep(8)
+    os.killpg(p.pid, signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err, err
+    assert _snapshot(out) == before
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["out"]

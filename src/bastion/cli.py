@@ -361,8 +361,6 @@ def main(argv: list[str] | None = None) -> None:
                       f"(see {where} --help)", highlight=False, soft_wrap=True)
             code = exc.exit_code
     except (KeyboardInterrupt, typer.Abort):
-        err.print("interrupted (an output folder is only swapped in when complete: nothing "
-                  "is half-written)", highlight=False)
         code = 130
     except MemoryError:
         err.print("[bold red]error:[/] out of memory: try fewer --workers, fewer --runs or a "
@@ -378,4 +376,7 @@ def main(argv: list[str] | None = None) -> None:
                   f"bug in bastion; the traceback is in {f.name}", highlight=False,
                   soft_wrap=True)
         code = 1
+    if code == 130:  # Ctrl-C (typer turns it into exit code 130 itself)
+        err.print("interrupted (an output folder is only swapped in when complete: nothing "
+                  "is half-written)", highlight=False, soft_wrap=True)
     sys.exit(code if isinstance(code, int) else 0)
