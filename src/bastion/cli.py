@@ -51,6 +51,7 @@ console = Console()
 err = Console(stderr=True)
 
 DEFAULT_RUNS = 100
+MAX_SEED = 2**63 - 1  # as the scenario schema
 MAX_RUNS = 100_000  # outcomes and event logs of every replication are held in memory
 _MAX_SET_CHARS = 10_000
 
@@ -181,7 +182,8 @@ def print_summary(mc: Any) -> None:
 def run(
     scenario: Annotated[str, typer.Argument(help="built-in name or YAML file")] = "khmeimim-2018",
     runs: Annotated[int, typer.Option(min=1, help="replications")] = DEFAULT_RUNS,
-    seed: Annotated[int | None, typer.Option(min=0, help="overrides the scenario's seed")] = None,
+    seed: Annotated[int | None, typer.Option(
+        min=0, max=MAX_SEED, help="overrides the scenario's seed")] = None,
     out: Annotated[Path, typer.Option(help="output directory")] = Path("out"),
     workers: Annotated[int, typer.Option(min=1, help="processes")] = default_workers(),
     set_: Annotated[list[str] | None, typer.Option(
@@ -218,7 +220,7 @@ def validate(
         min=1, help=f"replications for the base case (at least {MIN_RUNS})")] = 1000,
     sensitivity_runs: Annotated[int, typer.Option(
         min=0, help="replications per sensitivity variant (0: skip the table)")] = 100,
-    seed: Annotated[int | None, typer.Option(min=0)] = None,
+    seed: Annotated[int | None, typer.Option(min=0, max=MAX_SEED)] = None,
     workers: Annotated[int, typer.Option(min=1)] = default_workers(),
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
@@ -252,7 +254,7 @@ def compare(
     b: Annotated[list[str] | None, typer.Option(
         "--b", help="variant B override PATH=VALUE (repeatable)")] = None,
     runs: Annotated[int, typer.Option(min=2)] = 50,
-    seed: Annotated[int | None, typer.Option(min=0)] = None,
+    seed: Annotated[int | None, typer.Option(min=0, max=MAX_SEED)] = None,
     workers: Annotated[int, typer.Option(min=1)] = default_workers(),
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
