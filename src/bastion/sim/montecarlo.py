@@ -49,6 +49,13 @@ class MonteCarloResult:
     def summary(self) -> dict[str, dict[str, float]]:
         return summarise(self.outcomes)
 
+    def coverage(self, **kw: Any) -> Any:
+        """Coverage maps of the scenario's sites (``sim/coverage.py``); the report draws them
+        through this method, so ``outcome`` needs no import of the simulator."""
+        from bastion.sim.coverage import coverage_maps
+
+        return coverage_maps(self.scenario, **kw)
+
     def provenance(self) -> dict[str, Any]:
         return {"bastion_version": __version__, "scenario": self.scenario.name,
                 "scenario_sha256": self.scenario_hash, "seed": self.seed, "runs": self.runs,
