@@ -130,20 +130,42 @@ class _Plain:
                   f"{now - self.t0:.0f} s{eta}", file=sys.stderr, flush=True)
 
 
-def run_mc(sc: Scenario, runs: int, seed: int | None, workers: int, label: str) -> Any:
-    from bastion.sim.montecarlo import monte_carlo
+Scheduler = Annotated[str | None, typer.Option(
+    help="Dask scheduler to run on, tcp://HOST:PORT (default: local processes)")]
 
-    check_runs(runs)
-    workers = effective_workers(workers, runs)
+
+def make_executor(workers: int, runs: int, scheduler: str | None) -> Any:
+    """Local processes (capped to CPUs and replications) or a Dask cluster."""
+    from bastion.sim.executor import ClusterError, Executor
+
+    if scheduler is None:
+        return Executor(effective_workers(workers, runs))
+    try:
+        return Executor(scheduler=scheduler)
+    except ClusterError as exc:
+        fail(str(exc))
+
+
+def progress_bar(label: str, total: int, work: Callable[[Callable[[int], None]], Any]) -> Any:
+    """Run ``work(advance)`` under a progress bar (plain lines when not on a terminal)."""
     if not sys.stderr.isatty():
-        plain = _Plain(label, runs)
-        return monte_carlo(sc, runs, seed=seed, workers=workers, progress=plain.advance)
+        return work(_Plain(label, total).advance)
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
                   console=err, transient=False) as prog:
-        task = prog.add_task(label, total=runs)
-        advance: Callable[[int], None] = lambda k: prog.advance(task, k)  # noqa: E731
-        return monte_carlo(sc, runs, seed=seed, workers=workers, progress=advance)
+        task = prog.add_task(label, total=total)
+        return work(lambda k: prog.advance(task, k))
+
+
+def run_mc(sc: Scenario, runs: int, seed: int | None, workers: int, label: str,
+           executor: Any = None) -> Any:
+    from bastion.sim.montecarlo import monte_carlo
+
+    check_runs(runs)
+    if executor is None:
+        workers = effective_workers(workers, runs)
+    return progress_bar(label, runs, lambda adv: monte_carlo(
+        sc, runs, seed=seed, workers=workers, progress=adv, executor=executor))
 
 
 def print_summary(mc: Any) -> None:
@@ -188,6 +210,7 @@ def run(
     workers: Annotated[int, typer.Option(min=1, help="processes")] = default_workers(),
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="override a field: PATH=VALUE (repeatable)")] = None,
+    scheduler: Scheduler = None,
 ) -> None:
     """Run Monte Carlo replications and write the report to OUT.
 
@@ -201,7 +224,8 @@ def run(
         check_output_dir(out)  # before the simulation, not after it
     except OutputError as exc:
         fail(str(exc))
-    mc = run_mc(sc, runs, seed, workers, f"{sc.name}")
+    with make_executor(workers, runs, scheduler) as ex:
+        mc = run_mc(sc, runs, seed, workers, f"{sc.name}", ex)
     try:
         st = write_report(mc, out)
     except OutputError as exc:
@@ -223,6 +247,7 @@ def validate(
     seed: Annotated[int | None, typer.Option(min=0, max=MAX_SEED)] = None,
     workers: Annotated[int, typer.Option(min=1)] = default_workers(),
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    scheduler: Scheduler = None,
 ) -> None:
     """Put the reported outcome against the simulated distribution (exit 0 if consistent)."""
     from bastion.outcome.validate import render_validation, validate_scenario
@@ -237,8 +262,10 @@ def validate(
              "verdict (with fewer, where a reported figure falls among the runs is mostly "
              "noise); use `bastion run` to look at a few")
     check_runs(runs)
-    res = validate_scenario(sc, runs=runs, sensitivity_runs=sensitivity_runs, seed=seed,
-                            workers=workers, runner=run_mc)
+    with make_executor(workers, runs, scheduler) as ex:
+        res = validate_scenario(
+            sc, runs=runs, sensitivity_runs=sensitivity_runs, seed=seed, workers=workers,
+            runner=lambda s, n, sd, w, label: run_mc(s, n, sd, w, label, ex))
     if as_json:
         console.print_json(json.dumps(res))
     else:
@@ -257,6 +284,7 @@ def compare(
     seed: Annotated[int | None, typer.Option(min=0, max=MAX_SEED)] = None,
     workers: Annotated[int, typer.Option(min=1)] = default_workers(),
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    scheduler: Scheduler = None,
 ) -> None:
     """Compare two variants on the same seeds: paired differences (B − A) with 95 % CIs.
 
@@ -269,8 +297,9 @@ def compare(
         fail("compare needs at least one --b PATH=VALUE to say how variant B differs")
     check_runs(runs)
     sa, sb = load(scenario, a, "--a"), load(scenario, b, "--b")
-    ma = run_mc(sa, runs, seed, workers, "A: " + (", ".join(a) if a else "as is"))
-    mb = run_mc(sb, runs, seed, workers, "B: " + ", ".join(b))
+    with make_executor(workers, runs, scheduler) as ex:
+        ma = run_mc(sa, runs, seed, workers, "A: " + (", ".join(a) if a else "as is"), ex)
+        mb = run_mc(sb, runs, seed, workers, "B: " + ", ".join(b), ex)
     rows = paired_differences(ma, mb, [*HEADLINE, "mean_kill_margin_s"])
     if as_json:
         console.print_json(json.dumps({"a": a or [], "b": b, "runs": runs, "seed": ma.seed,
@@ -284,6 +313,130 @@ def compare(
                   f"{r['diff_mean']:+.3g}", render_difference(r))
     console.print(t)
     console.print("A: " + (", ".join(a) if a else "scenario as is") + "   B: " + ", ".join(b))
+
+
+@app.command()
+def sweep(
+    scenario: Annotated[str, typer.Argument(help="built-in name or YAML file")] = "khmeimim-2018",
+    vary: Annotated[list[str] | None, typer.Option(
+        "--vary", help="PATH=LOW:HIGH:N or PATH=A,B,C (repeatable: a grid over all)")] = None,
+    runs: Annotated[int, typer.Option(min=2, help="replications per point")] = 100,
+    goal: Annotated[str | None, typer.Option(
+        help="e.g. 'any_asset_hit<=0.01': which points meet it, and the cheapest")] = None,
+    minimise: Annotated[str, typer.Option(
+        help="what 'cheapest' means: an outcome (mean) or a varied PATH")] = "cost_usd",
+    design: Annotated[str, typer.Option(help="grid, or lhs (Latin hypercube)")] = "grid",
+    samples: Annotated[int | None, typer.Option(min=1, help="points of an lhs design")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, max=MAX_SEED)] = None,
+    out: Annotated[Path, typer.Option(help="output directory")] = Path("sweep"),
+    workers: Annotated[int, typer.Option(min=1)] = default_workers(),
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="fixed override for every point: PATH=VALUE")] = None,
+    scheduler: Scheduler = None,
+) -> None:
+    """Run the same replications at every point of a grid over scenario fields.
+
+    Example: bastion sweep khmeimim-2018 --vary effectors.khm-pantsir-1-missile.magazine=2:10:5
+    --vary effectors.khm-ew-spoofer.p_capture=0.2:0.8:4 --runs 200 --goal 'leaked<=0.5'
+    """
+    from bastion.outcome.sweep_report import write_sweep_report
+    from bastion.sim import sweep as sw
+
+    if not vary:
+        fail("sweep needs at least one --vary PATH=LOW:HIGH:N")
+    sc = load(scenario, set_)
+    try:
+        axes = [sw.parse_axis(v, sc) for v in vary]
+        the_goal = sw.parse_goal(goal) if goal else None
+        n_points = len(sw.design(axes, design, samples, sc.seed if seed is None else seed))
+        check_output_dir(out)
+    except (ScenarioError, OutputError) as exc:
+        fail(str(exc))
+    total = n_points * runs
+    check_runs(total)
+    with make_executor(workers, total, scheduler) as ex:
+        res = progress_bar(f"{sc.name}: {n_points} points × {runs}", total, lambda adv: sw.sweep(
+            sc, axes, runs, seed=seed, kind=design, samples=samples, executor=ex,
+            progress=adv))
+    try:
+        best = res.best(the_goal, minimise) if the_goal else None
+        st = write_sweep_report(res, out, best)
+    except (ScenarioError, OutputError) as exc:
+        fail(str(exc))
+    console.print(f"{n_points} points × {runs} replications in {res.wall_s:.1f} s on "
+                  f"{res.workers} workers")
+    if best is not None:
+        b = best["best"]
+        if b is None:
+            console.print(f"goal {best['goal']}: no point meets it")
+        else:
+            setting = ", ".join(f"{a.path}={b[a.path]}" for a in axes)
+            s = b["outcomes"][best["outcome"]]
+            console.print(f"goal {best['goal']}: {best['points_meeting']} of {n_points} points "
+                          f"meet it on the mean, {best['points_meeting_95']} with 95 % "
+                          f"confidence; least {minimise}: {setting} (mean {s['mean']:.3g})",
+                          highlight=False)
+    if st.backup is not None:
+        note(f"the results that were in {out} are now in {st.backup}")
+    console.print(f"report: {out / 'sweep.html'}\ntable: {out / 'sweep.parquet'}")
+
+
+@app.command()
+def query(
+    folder: Annotated[Path, typer.Argument(help="a run or sweep output folder")],
+    sql: Annotated[str, typer.Argument(help="SQL over the folder's tables: events, "
+                                            "outcomes, sweep")],
+    csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout instead of a table")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="rows shown in the table")] = 50,
+) -> None:
+    """Query an output folder's Parquet tables with DuckDB.
+
+    Example: bastion query out "SELECT kind, count(*) FROM events GROUP BY kind"
+    """
+    import duckdb
+
+    tables = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+    if not tables:
+        fail(f"{folder}: no Parquet tables here (expected a bastion run or sweep folder)")
+    con = duckdb.connect()
+    for p in tables:
+        # DDL takes no parameters: quote the name and the path as SQL literals
+        name, path = p.stem.replace('"', '""'), str(p).replace("'", "''")
+        con.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{path}')")
+    try:
+        rel = con.sql(sql)
+        if rel is None:
+            fail("query: only queries that return rows (SELECT ...) are allowed")
+        cols = rel.columns
+        rows = rel.fetchall()
+    except duckdb.Error as exc:
+        fail(f"query: {str(exc).splitlines()[0]} (tables: "
+             f"{', '.join(p.stem for p in tables)})")
+    if csv:
+        import csv as csvmod
+
+        w = csvmod.writer(sys.stdout)
+        w.writerow(cols)
+        w.writerows(rows)
+        return
+    t = Table(title=f"{len(rows):,} rows" + (f" (first {limit})" if len(rows) > limit else ""))
+    for c in cols:
+        t.add_column(str(c))
+    for r in rows[:limit]:
+        t.add_row(*[f"{v:.6g}" if isinstance(v, float) else str(v) for v in r])
+    console.print(t)
+
+
+@app.command()
+def warmup() -> None:
+    """Compile (or load) the numerical kernels now, so the next run starts at once.
+
+    A fresh install compiles them on first use (about 30-40 s on 2 cores), then keeps
+    them in the user's cache; run this once after installing, or on each new machine.
+    """
+    from bastion.sim.warmup import warmup as warm
+
+    console.print(f"kernels ready ({warm():.1f} s)")
 
 
 @scen_app.callback()

@@ -10,10 +10,8 @@ same drones, weather and sensor noise (common random numbers), so their differen
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +23,7 @@ from bastion.outcome.metrics import HEADLINE
 from bastion.scenario.load import load_scenario, scenario_hash
 from bastion.scenario.schema import Scenario
 from bastion.sim.engine import BLOCK, SimResult, simulate, simulate_block
+from bastion.sim.executor import Executor
 
 __all__ = ["HEADLINE", "MonteCarloResult", "monte_carlo", "summarise", "zero_event_upper95"]
 
@@ -122,16 +121,16 @@ def blocks(reps: range, workers: int) -> list[list[int]]:
     return out
 
 
-def _init_worker() -> None:
-    # One BLAS thread per worker: replications are the parallelism.
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
-
-
 def monte_carlo(scenario: Scenario | str, runs: int = 100, *, seed: int | None = None,
                 workers: int = 1, progress: Callable[[int], None] | None = None,
-                first_replication: int = 0) -> MonteCarloResult:
-    """Run ``runs`` replications; ``progress(k)`` is called as each block of k finishes."""
+                first_replication: int = 0, scheduler: str | None = None,
+                executor: Executor | None = None) -> MonteCarloResult:
+    """Run ``runs`` replications; ``progress(k)`` is called as each block of k finishes.
+
+    They run in this process (``workers=1``), on ``workers`` local processes, on the Dask
+    cluster at ``scheduler`` (``tcp://HOST:PORT``), or on a given ``executor``; the results
+    are the same bit for bit whichever it is.
+    """
     sc = load_scenario(scenario) if isinstance(scenario, str) else scenario
     if runs < 1:
         raise ValueError("runs must be at least 1")
@@ -141,21 +140,19 @@ def monte_carlo(scenario: Scenario | str, runs: int = 100, *, seed: int | None =
     reps = range(first_replication, first_replication + runs)
     t0 = time.perf_counter()
     results: dict[int, tuple[dict[str, float], pa.Table, int]] = {}
-    jobs = [(sc, b, seed) for b in blocks(reps, workers)]
-    if workers == 1:
-        done = map(_block, jobs)
-        for out in done:
+    own = executor is None
+    ex = Executor(workers, scheduler=scheduler) if executor is None else executor
+    try:
+        jobs = [(sc, b, seed) for b in blocks(reps, ex.workers)]
+        for out in ex.run(_block, jobs):
             for rep, row, ev, st in out:
                 results[rep] = (row, ev, st)
             if progress:
                 progress(len(out))
-    else:
-        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
-            for out in pool.map(_block, jobs):
-                for rep, row, ev, st in out:
-                    results[rep] = (row, ev, st)
-                if progress:
-                    progress(len(out))
+    finally:
+        if own:
+            ex.close()
+    workers = ex.workers
     wall = time.perf_counter() - t0
     rows = [results[r][0] for r in reps]
     cols = sorted({k for row in rows for k in row})
