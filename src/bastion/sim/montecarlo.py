@@ -140,19 +140,29 @@ def monte_carlo(scenario: Scenario | str, runs: int = 100, *, seed: int | None =
     reps = range(first_replication, first_replication + runs)
     t0 = time.perf_counter()
     results: dict[int, tuple[dict[str, float], pa.Table, int]] = {}
-    own = executor is None
-    ex = Executor(workers, scheduler=scheduler) if executor is None else executor
-    try:
-        jobs = [(sc, b, seed) for b in blocks(reps, ex.workers)]
-        for out in ex.run(_block, jobs):
-            for rep, row, ev, st in out:
-                results[rep] = (row, ev, st)
-            if progress:
-                progress(len(out))
-    finally:
-        if own:
-            ex.close()
-    workers = ex.workers
+    traced: SimResult | None = None
+    if runs == 1:
+        # One replication is its own representative: record its trace now rather than
+        # simulate it a second time for the map, and skip starting a pool or a cluster.
+        traced = simulate(sc, reps[0], seed=seed, record=True)
+        results[reps[0]] = (traced.outcome, traced.events, traced.steps)
+        workers = 1
+        if progress:
+            progress(1)
+    else:
+        own = executor is None
+        ex = Executor(workers, scheduler=scheduler) if executor is None else executor
+        try:
+            jobs = [(sc, b, seed) for b in blocks(reps, ex.workers)]
+            for out in ex.run(_block, jobs):
+                for rep, row, ev, st in out:
+                    results[rep] = (row, ev, st)
+                if progress:
+                    progress(len(out))
+        finally:
+            if own:
+                ex.close()
+        workers = ex.workers
     wall = time.perf_counter() - t0
     rows = [results[r][0] for r in reps]
     cols = sorted({k for row in rows for k in row})
@@ -160,8 +170,10 @@ def monte_carlo(scenario: Scenario | str, runs: int = 100, *, seed: int | None =
                       **{c: pa.array([row.get(c, math.nan) for row in rows], pa.float64())
                          for c in cols}})
     events = pa.concat_tables([results[r][1] for r in reps])
-    rep_idx = representative_replication(table)
-    rep_run = simulate(sc, rep_idx, seed=seed, record=True)
+    # With more than one, the representative is known only once all are in: it is simulated
+    # again with a trace (one replication more, 1/runs of the work).
+    rep_run = traced or simulate(sc, representative_replication(table), seed=seed,
+                                 record=True)
     return MonteCarloResult(sc, scenario_hash(sc), seed, runs, table, events, rep_run, wall,
                             sum(results[r][2] for r in reps), workers)
 
