@@ -270,7 +270,10 @@ def test_real_ctrl_c_with_worker_processes(tmp_path, results, small_file):
                           "4000", "--workers", "2", "--out", str(out)],
                          preexec_fn=own_group_default_sigint, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
-    time.sleep(8)
+    assert p.stderr is not None
+    first = p.stderr.readline()  # "small-site: 0/4000 replications": the simulation started
+    assert "0/4000" in first, first
+    time.sleep(2)
     os.killpg(p.pid, signal.SIGINT)
     _, err = p.communicate(timeout=120)
     assert p.returncode == 130, err

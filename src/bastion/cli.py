@@ -117,6 +117,7 @@ class _Plain:
     def __init__(self, label: str, total: int) -> None:
         self.label, self.total, self.done = label, total, 0
         self.t0 = self.last = time.monotonic()
+        print(f"{label}: 0/{total} replications", file=sys.stderr, flush=True)
 
     def advance(self, k: int) -> None:
         self.done += k
