@@ -84,15 +84,16 @@ def test_reference_values_shown(page: str, mc: MonteCarloResult) -> None:
         assert cells[3] == fig.source.replace('"', "&quot;"), (name, cells)
 
 
-def test_embedded_figures(page: str) -> None:
+def test_embedded_figures(page: str, mc: MonteCarloResult) -> None:
     imgs = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
-    # map overview, site zooms, histograms, kill-chain timeline, effector bars
-    assert len(imgs) == 5
+    # map overview, site zooms, a coverage map per site, histograms, kill-chain timeline,
+    # effector bars
+    assert len(imgs) == 5 + len(mc.scenario.sites)
     assert all(len(b) > 1000 for b in imgs)
 
 
 def test_sections_and_assumptions(page: str, mc: MonteCarloResult) -> None:
-    for heading in ("Headline outcomes", "Map", "Outcome distributions", "Kill chain",
+    for heading in ("Headline outcomes", "Map", "Coverage", "Outcome distributions", "Kill chain",
                     "Shots and cost per effector", "What to change", "Caveats and assumptions"):
         assert f"{heading}</h2>" in page, heading
     for a in mc.scenario.assumptions:
@@ -117,4 +118,4 @@ def test_no_trace(mc: MonteCarloResult, tmp_path: Path) -> None:
     mc2 = MonteCarloResult(**{**mc.__dict__, "representative": rep})
     page = write_html(mc2, tmp_path / "r.html").read_text(encoding="utf-8")
     assert "No trajectories were recorded" in page
-    assert page.count("data:image/png;base64,") == 5
+    assert page.count("data:image/png;base64,") == 5 + len(mc.scenario.sites)

@@ -21,6 +21,7 @@ from bastion.outcome import figures
 from bastion.outcome.metrics import HEADLINE
 
 if TYPE_CHECKING:  # pragma: no cover
+    from bastion.sim.coverage import Coverage
     from bastion.sim.montecarlo import MonteCarloResult
 
 __all__ = ["write_html"]
@@ -195,9 +196,40 @@ def _kit_table(mc: MonteCarloResult) -> str:
             + _table(["Code", "Name", "Kind", "Site", "Ring (km)", "Ring shows"], rows, {4}))
 
 
+def _coverage(cov: Coverage) -> str:
+    from bastion.outcome.coverage import coverage_pngs
+
+    t = cov.target
+    rf = ("" if t.emits_rf else " Passive RF adds nothing here: at least one raid airframe "
+          "has no active link to hear.")
+    out = ["<h2>3. Coverage</h2>",
+           f'<p class="note">For a drone at <b>{_num(cov.altitude_m)} m</b> with an RCS of '
+           f"<b>{_num(cov.rcs_m2)} m²</b> — {_e(t.why)}: the hardest case of this raid. "
+           "Pd is the probability of detection in <b>one look</b> (one radar scan, one report "
+           "epoch), not over a whole approach: a drone crossing a 0.5 band is usually seen "
+           "within a few scans. Combined Pd = 1 − Π(1 − Pd) over each site's searching "
+           "sensors (radars, passive RF), <b>treating them as independent</b>. EO/IR turrets "
+           "only look where a track already is, so they are drawn on their own but left out "
+           "of the combined map. Radars are assumed to see the drone's radial speed above "
+           "their MTI notch (true of a drone flying at the site). Outlines: weapon engagement "
+           "envelopes (slant range and ceiling only — a shot also needs a good enough track) "
+           "and jamming / spoofing footprints for the named airframe's GNSS receiver at its "
+           "median J/S threshold. Hatched: cells inside a radar's maximum range where no "
+           f"radar of the site can see the drone (radar horizon over a 4/3 earth, or masked "
+           f"sectors); the terrain is otherwise flat.{rf} The same maps are in "
+           "<code>coverage.geojson</code>.</p>"]
+    for site, png in coverage_pngs(cov):
+        out.append(_img(png, f"coverage map of site {site}"))
+    rows = [[_e(s.name), _e(name), _e(why)] for s in cov.sites for name, why in s.not_mapped]
+    if rows:
+        out.append('<p class="note">Sensors without a coverage map:</p>'
+                   + _table(["Site", "Sensor", "Why"], rows))
+    return "\n".join(out)
+
+
 def _distributions(mc: MonteCarloResult) -> str:
     ref = {k: v for k, (v, _) in _reference(mc).items()}
-    return ("<h2>3. Outcome distributions</h2>\n"
+    return ("<h2>4. Outcome distributions</h2>\n"
             '<p class="note">How the outcome varies from one replication to the next '
             "(same defence, different draws of launch times, weather, sensor noise and "
             "weapon effects). Red line: mean; green dashed: reported figure.</p>\n"
@@ -205,7 +237,7 @@ def _distributions(mc: MonteCarloResult) -> str:
 
 
 def _timelines(mc: MonteCarloResult, summ: dict[str, dict[str, float]]) -> str:
-    out = ["<h2>4. Kill chain</h2>"]
+    out = ["<h2>5. Kill chain</h2>"]
     tl = figures.timeline_png(mc)
     if tl is None:
         out.append('<p class="note">No hostile drone events in the representative '
@@ -251,7 +283,7 @@ def _effector_stats(mc: MonteCarloResult, summ: dict[str, dict[str, float]]
 
 def _effectors(mc: MonteCarloResult, stats: list[dict[str, Any]]) -> str:
     if not stats:
-        return "<h2>5. Shots and cost per effector</h2>\n<p>No effectors.</p>"
+        return "<h2>6. Shots and cost per effector</h2>\n<p>No effectors.</p>"
     on = _jammer_on_counts(mc)
     rows = []
     for st in stats:
@@ -267,7 +299,7 @@ def _effectors(mc: MonteCarloResult, stats: list[dict[str, Any]]) -> str:
         [(st["shots"]["mean"], st["shots"]["se"]) for st in stats],
         [(st["cost"]["mean"], st["cost"]["se"]) for st in stats],
         [st["magazine"] for st in stats])
-    return ("<h2>5. Shots and cost per effector</h2>\n"
+    return ("<h2>6. Shots and cost per effector</h2>\n"
             '<p class="note">Per replication, mean ± standard error. Jammers fire no '
             "“shots”: their use is shown as the replications in which they radiated.</p>\n"
             + _img(png, "shots and cost per effector")
@@ -410,7 +442,7 @@ def _rules(mc: MonteCarloResult, summ: dict[str, dict[str, float]],
     body = ("<ul class=\"rules\">" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
             if items else "<p>No rule fired: nothing in these numbers points at an obvious "
             "change.</p>")
-    return ("<h2>6. What to change</h2>\n"
+    return ("<h2>7. What to change</h2>\n"
             '<p class="note">Heuristic rules applied to the means above. They suggest where '
             "to look, not what to buy: test any change by running the scenario again with "
             "it (the same seed gives a paired comparison).</p>\n" + body)
@@ -427,7 +459,7 @@ def _footer(mc: MonteCarloResult) -> str:
     if ref is not None and ref.notes:
         notes = ("<h3>Notes on the reported outcome</h3><ul>"
                  + "".join(f"<li>{_e(n)}</li>" for n in ref.notes) + "</ul>")
-    return ("<footer><h2>7. Caveats and assumptions</h2>\n"
+    return ("<footer><h2>8. Caveats and assumptions</h2>\n"
             '<div class="caveat">Every figure on this page comes from a model: simplified '
             "sensors, tracker, threat assessment, weapons and drones, on flat terrain, driven "
             "by parameters that are mostly assumed rather than measured. Use it to compare "
@@ -440,8 +472,9 @@ def _footer(mc: MonteCarloResult) -> str:
             f"sha256 <code>{_e(mc.scenario_hash)}</code> · seed {mc.seed}</p></footer>")
 
 
-def write_html(mc: MonteCarloResult, path: Path) -> Path:
-    """Write the self-contained analysis report for ``mc`` to ``path``; return ``path``."""
+def write_html(mc: MonteCarloResult, path: Path, coverage: Coverage | None = None) -> Path:
+    """Write the self-contained analysis report for ``mc`` to ``path``; return ``path``.
+    ``coverage``: the maps to draw (default ``mc.coverage()``, the scenario's hardest case)."""
     path = Path(path)
     summ = mc.summary()
     stats = _effector_stats(mc, summ)
@@ -449,6 +482,7 @@ def write_html(mc: MonteCarloResult, path: Path) -> Path:
         _header(mc),
         _headline(mc, summ),
         _map(mc),
+        _coverage(coverage if coverage is not None else mc.coverage()),
         _distributions(mc),
         _timelines(mc, summ),
         _effectors(mc, stats),

@@ -1,4 +1,5 @@
-"""The analysis report: summary.json, event and outcome tables, and report.html.
+"""The analysis report: summary.json, event and outcome tables, coverage.geojson and
+report.html.
 
 Everything is written into a staging folder and swapped in whole (``outcome/output.py``);
 each file carries the run's provenance (bastion version, scenario SHA-256, seed, runs), so a
@@ -47,13 +48,16 @@ def write_report(mc: MonteCarloResult, out_dir: str | Path) -> Staged:
         write_summary(mc, st.stage)
         pq.write_table(_with_provenance(mc.outcomes, prov), st.stage / "outcomes.parquet")
         pq.write_table(_with_provenance(mc.events, prov), st.stage / "events.parquet")
-        write_html(mc, st.stage / "report.html")
+        cov = mc.coverage()
+        geo = {**cov.to_geojson(), "bastion_provenance": prov}  # a foreign member (RFC 7946)
+        (st.stage / "coverage.geojson").write_text(json.dumps(geo), encoding="utf-8")
+        write_html(mc, st.stage / "report.html", coverage=cov)
     return st
 
 
 def report(mc: MonteCarloResult, out_dir: str | Path) -> Path:
-    """Write ``summary.json``, ``outcomes.parquet``, ``events.parquet`` and ``report.html``
-    into ``out_dir`` (atomically; earlier results there move to ``out_dir.1``); return the
-    path of ``report.html``."""
+    """Write ``summary.json``, ``outcomes.parquet``, ``events.parquet``, ``coverage.geojson``
+    and ``report.html`` into ``out_dir`` (atomically; earlier results there move to
+    ``out_dir.1``); return the path of ``report.html``."""
     write_report(mc, out_dir)
     return Path(out_dir) / "report.html"

@@ -18,9 +18,14 @@ from bastion.sim.sensors.kernels import eoir_candidates, eoir_reported
 from bastion.sim.sensors.point import PointSensor
 from bastion.sim.world.air import AirState
 
-__all__ = ["EOIRSensor"]
+__all__ = ["EOIRSensor", "eoir_range_m"]
 
 _FOV_M = 150.0  # ASSUMED: how far from the cue a real object still falls in the frame
+
+
+def eoir_range_m(cfg: EOIR, night: bool) -> float:
+    """The turret's detection range: the IR channel's at night, the day channel's by day."""
+    return cfg.range_night_m if night else cfg.range_day_m
 
 
 class EOIRSensor(PointSensor):
@@ -29,7 +34,7 @@ class EOIRSensor(PointSensor):
     def __init__(self, cfg: EOIR, index: int, pos_enu: NDArray[np.float64], night: bool) -> None:
         super().__init__(index, pos_enu, cfg.period_s, cfg.sigma_position_m)
         self.cfg = cfg
-        self.range_m = cfg.range_night_m if night else cfg.range_day_m
+        self.range_m = eoir_range_m(cfg, night)
         pc = cfg.p_correct_class
         conf = np.full((K, K), (1 - pc) / (K - 1))
         np.fill_diagonal(conf, pc)

@@ -16,7 +16,7 @@ from bastion.sim.sensors.base import BlockView, PeriodicSensor
 from bastion.sim.sensors.kernels import point_detect, point_in_range
 from bastion.sim.world.air import AirState
 
-__all__ = ["PointSensor", "evidence_row"]
+__all__ = ["PointSensor", "evidence_row", "in_range_pd"]
 
 
 class PointSensor(PeriodicSensor):
@@ -80,3 +80,14 @@ class PointSensor(PeriodicSensor):
 def evidence_row(likelihood: tuple[float, ...]) -> NDArray[np.float64]:
     """log P(report | class) of a report that carries the same likelihoods for everyone."""
     return np.log(np.asarray(likelihood, float))
+
+
+def in_range_pd(sensor_enu: NDArray[np.float64], target_enu: NDArray[np.float64],
+                range_m: float, pd: float) -> NDArray[np.float64]:
+    """Per-epoch detection probability of a point sensor for targets at ``target_enu``
+    (..., 3): ``pd`` within ``range_m`` (slant, as ``kernels.point_in_range`` tests it),
+    0 beyond. Who is visible at all (emitters, transponders, the cued frame) is the
+    caller's choice."""
+    p = np.asarray(target_enu, float)
+    x, y, z = p[..., 0] - sensor_enu[0], p[..., 1] - sensor_enu[1], p[..., 2] - sensor_enu[2]
+    return np.where((x * x + y * y) + z * z <= range_m**2, pd, 0.0)

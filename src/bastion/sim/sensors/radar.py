@@ -10,6 +10,7 @@ Each report is stamped with the time the beam crossed its azimuth.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,13 +35,84 @@ from bastion.sim.sensors.kernels import (
 )
 from bastion.sim.world.air import AirState
 
-__all__ = ["RadarSensor", "swerling1_pd"]
+__all__ = ["RadarLook", "RadarSensor", "masked", "radar_look", "radar_reach_m", "snr_at_pd",
+           "swerling1_pd"]
 
 _CLUTTER = 1 << 40  # entity ids of false alarms start here (never a world row)
 
 
 def swerling1_pd(snr: NDArray[np.float64], pfa: float) -> NDArray[np.float64]:
     return np.power(pfa, 1.0 / (1.0 + snr))
+
+
+def snr_at_pd(pd: float, pfa: float) -> float:
+    """The SNR at which a Swerling-1 target is seen with probability ``pd`` (the inverse of
+    :func:`swerling1_pd`); with pd = 0.9 it calibrates SNR ∝ RCS/R⁴ to ``range_pd90_m``."""
+    return math.log(pfa) / math.log(pd) - 1.0
+
+
+def radar_reach_m(cfg: Radar, rcs_m2: float, pd_floor: float = 1e-3) -> float:
+    """Range beyond which Pd < pd_floor for this RCS (capped at ``max_range_m``)."""
+    snr_floor = snr_at_pd(pd_floor, cfg.pfa)
+    r = cfg.range_pd90_m * (snr_at_pd(0.9, cfg.pfa) * rcs_m2 / cfg.reference_rcs_m2
+                            / max(snr_floor, 1e-9)) ** 0.25
+    return min(r, cfg.max_range_m)
+
+
+def masked(mask: NDArray[np.float64], az_deg: NDArray[np.float64],
+           el_deg: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Where a (k, 3) mask of [from°, to°, min elevation°] sectors hides a target at azimuth
+    ``az_deg`` (0…360, clockwise from north) and elevation ``el_deg``: inside a sector
+    (``from > to`` wraps through north) and below its elevation. The scan's rule
+    (``kernels.radar_pd_exponent``), one sector at a time over whole arrays."""
+    out = np.zeros(np.broadcast(az_deg, el_deg).shape, bool)
+    for a0, a1, emin in np.asarray(mask, float).reshape(-1, 3):
+        sector = (az_deg >= a0) & (az_deg <= a1) if a0 <= a1 else (az_deg >= a0) | (az_deg <= a1)
+        out |= sector & (el_deg < emin)
+    return out
+
+
+@dataclass(frozen=True)
+class RadarLook:
+    """One radar's single look (one scan) at targets, array by array (the targets' shape)."""
+
+    pd: NDArray[np.float64]  # detection probability; 0 wherever the radar cannot see
+    in_range: NDArray[np.bool_]  # slant range ≤ max_range_m
+    above_horizon: NDArray[np.bool_]  # line of sight over the 4/3 earth, target above ground
+    unmasked: NDArray[np.bool_]  # not below a masked sector's elevation
+    in_elevation: NDArray[np.bool_]  # below the top of the elevation coverage
+    range_m: NDArray[np.float64]
+
+    @property
+    def seen(self) -> NDArray[np.bool_]:
+        return self.in_range & self.above_horizon & self.unmasked & self.in_elevation
+
+
+def radar_look(cfg: Radar, radar_enu: NDArray[np.float64], target_enu: NDArray[np.float64],
+               rcs_m2: float) -> RadarLook:
+    """Single-look Pd of targets at ``target_enu`` (..., 3) ENU metres with RCS ``rcs_m2``,
+    for a radar at ``radar_enu``: the scan's model (``RadarSensor._emit`` and its compiled
+    passes) as whole-array NumPy, for a target caught as the beam passes (no motion during
+    the sweep) whose radial speed clears the MTI notch. The same expressions in the same
+    order: tests/sim/test_coverage.py checks it against the compiled scan."""
+    p = np.asarray(target_enu, float)
+    rx, ry, rz = p[..., 0] - radar_enu[0], p[..., 1] - radar_enu[1], p[..., 2] - radar_enu[2]
+    r = np.sqrt((rx * rx + ry * ry) + rz * rz)
+    in_range = r <= cfg.max_range_m
+    h1 = float(radar_horizon_m(radar_enu[2], 0.0))
+    above = (r <= h1 + np.sqrt(2 * RADIO_EARTH_RADIUS_M * np.maximum(p[..., 2], 0.0))) & (
+        p[..., 2] > 0)
+    rr = np.maximum(r, 1e-9)
+    el = np.arcsin(np.clip(rz / rr, -1.0, 1.0))
+    az = np.mod(np.arctan2(rx, ry), 2 * np.pi)
+    in_el = el <= math.radians(cfg.elevation_coverage_deg)
+    unmasked = ~masked(np.array(cfg.mask, float), az * (180.0 / np.pi), el * (180.0 / np.pi))
+    factor = snr_at_pd(0.9, cfg.pfa) * (rcs_m2 / cfg.reference_rcs_m2)
+    with np.errstate(divide="ignore"):
+        snr = factor * (cfg.range_pd90_m / r) ** 4
+    ok = in_range & above & unmasked & in_el
+    pd = np.where(ok, swerling1_pd(np.where(ok, snr, 0.0), cfg.pfa), 0.0)
+    return RadarLook(pd, in_range, above, unmasked, in_el, r)
 
 
 class RadarSensor(PeriodicSensor):
@@ -50,7 +122,7 @@ class RadarSensor(PeriodicSensor):
         self.pos = pos_enu
         self.key = f"radar/{index}"
         # SNR at which Pd = 0.9 for this Pfa (Swerling 1)
-        self.snr90 = math.log(cfg.pfa) / math.log(0.9) - 1.0
+        self.snr90 = snr_at_pd(0.9, cfg.pfa)
         n_cells = (cfg.max_range_m / cfg.range_resolution_m) * (360.0 / cfg.azimuth_beamwidth_deg)
         lam = cfg.pfa * n_cells
         k = np.arange(0, max(20, int(lam + 10 * math.sqrt(lam) + 10)))
@@ -71,10 +143,7 @@ class RadarSensor(PeriodicSensor):
 
     def reach_m(self, rcs_m2: float, pd_floor: float = 1e-3) -> float:
         """Range beyond which Pd < pd_floor for this RCS: nothing to simulate out there."""
-        snr_floor = math.log(self.cfg.pfa) / math.log(pd_floor) - 1.0
-        r = self.cfg.range_pd90_m * (self.snr90 * rcs_m2 / self.cfg.reference_rcs_m2
-                                     / max(snr_floor, 1e-9)) ** 0.25
-        return min(r, self.cfg.max_range_m)
+        return radar_reach_m(self.cfg, rcs_m2, pd_floor)
 
     def _emit(self, air: AirState, t1_s: float, view: BlockView, k: int,
               group: NDArray[np.bool_]) -> Detections:
