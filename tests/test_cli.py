@@ -280,3 +280,19 @@ def test_real_ctrl_c_with_worker_processes(tmp_path, results, small_file):
     assert "interrupted" in err and "Traceback" not in err, err
     assert _snapshot(out) == before
     assert sorted(x.name for x in tmp_path.iterdir()) == ["out"]
+
+
+def test_coverage_command_writes_geojson_and_keeps_the_old_file(capsys, tmp_path):
+    out = tmp_path / "cov.geojson"
+    code, stdout, err = _bastion(capsys, "coverage", "khmeimim-2018", "--out", str(out))
+    assert code == 0, err
+    gj = json.loads(out.read_text())
+    assert gj["type"] == "FeatureCollection" and gj["features"]
+    assert "khmeimim: combined Pd" in stdout
+    first = out.read_bytes()
+    code, _, err = _bastion(capsys, "coverage", "khmeimim-2018", "--rcs-m2", "1",
+                            "--out", str(out))
+    assert code == 0 and "now" in err
+    assert (tmp_path / "cov.geojson.1").read_bytes() == first
+    code, _, err = _bastion(capsys, "coverage", "--altitude-m", "-5", "--out", str(out))
+    _one_line_error(code, err, "altitude_m")

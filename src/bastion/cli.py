@@ -317,6 +317,57 @@ def compare(
 
 
 @app.command()
+def coverage(
+    scenario: Annotated[str, typer.Argument(help="built-in name or YAML file")] = "khmeimim-2018",
+    altitude_m: Annotated[float | None, typer.Option(
+        help="drone altitude, m (default: the lowest of the raids' airframes)")] = None,
+    rcs_m2: Annotated[float | None, typer.Option(
+        help="drone RCS, m² (default: the smallest of the raids' airframes)")] = None,
+    resolution_m: Annotated[float | None, typer.Option(
+        help="grid spacing, m (default: about 200 × 200 cells per site)")] = None,
+    out: Annotated[Path, typer.Option(help="GeoJSON file to write")] = Path("coverage.geojson"),
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="override a field: PATH=VALUE (repeatable)")] = None,
+) -> None:
+    """Coverage maps as GeoJSON: single-look Pd ≥ 0.5 / 0.9 (sensors independent), weapon
+    envelopes, jamming footprints and radar blind sectors, per site."""
+    from bastion.sim.coverage import coverage_maps
+
+    sc = load(scenario, set_)
+    if out.is_dir():
+        fail(f"--out {out}: is a folder; give a file name, e.g. {out / 'coverage.geojson'}")
+    try:
+        cov = coverage_maps(sc, altitude_m=altitude_m, rcs_m2=rcs_m2, resolution_m=resolution_m)
+    except ValueError as exc:
+        fail(str(exc))
+    tmp = out.with_name(f".{out.name}.tmp")
+    backup = None
+    try:
+        tmp.write_text(json.dumps(cov.to_geojson()), encoding="utf-8")
+        if out.exists():  # an earlier file is kept, never overwritten
+            k = 1
+            while out.with_name(f"{out.name}.{k}").exists():
+                k += 1
+            backup = out.with_name(f"{out.name}.{k}")
+            os.replace(out, backup)
+        os.replace(tmp, out)  # whole or not at all
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        fail(f"--out {out}: cannot write: {exc.strerror}")
+    console.print(f"{sc.name}: {cov.target.why}", highlight=False)
+    for s in cov.sites:
+        km2 = (s.resolution_m / 1000.0) ** 2  # one cell
+        console.print(
+            f"  {s.name}: combined Pd ≥ 0.9 over {(s.combined_pd >= 0.9).sum() * km2:,.0f} km², "
+            f"≥ 0.5 over {(s.combined_pd >= 0.5).sum() * km2:,.0f} km², radar blind "
+            f"{s.blind.sum() * km2:,.0f} km² "
+            f"({', '.join(s.combined_names) or 'no searching sensor'})", highlight=False)
+    if backup is not None:
+        note(f"the earlier {out} is now {backup}")
+    console.print(f"coverage: {out}")
+
+
+@app.command()
 def sweep(
     scenario: Annotated[str, typer.Argument(help="built-in name or YAML file")] = "khmeimim-2018",
     vary: Annotated[list[str] | None, typer.Option(
