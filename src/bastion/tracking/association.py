@@ -11,6 +11,17 @@ compiled pass that also finds the components (``kernels.gnn_plan``), so only gen
 contested clusters cost a call. A small problem (the simulator's 10–30 tracks) is solved by
 one dense call, which is cheaper than finding its components. ``_gnn_numpy`` is the same
 algorithm in NumPy, kept as the reference.
+
+A contested cluster larger than ``_CLUSTER_CELLS_MAX`` (tracks × reports) is not given to
+``linear_sum_assignment``: its dense matrix grows with the square of the cluster and the
+solver's time up to the cube, and in a raid of thousands of drones one cluster can hold
+thousands of tracks (~1,800 tracks × 3,900 reports, a 56 MB matrix, in a 20,000-drone raid;
+issue 13 saw such a raid stall for minutes in this step). Such a cluster is solved
+greedily within the gate instead — pairs by increasing gain (the best first), a pair taken
+when its track and its report are both still free — in O(pairs log pairs). The result is a
+valid assignment of gated pairs but not necessarily the best one; ``gnn(..., stats=...)``
+counts the clusters (``gnn_fallback``) and their tracks (``gnn_fallback_tracks``), and the
+tracker reports them in ``Tracker.stats``.
 """
 
 from __future__ import annotations
@@ -28,9 +39,16 @@ __all__ = ["gnn", "jpda_weights"]
 
 # Below this many cells (active tracks × active reports) one dense assignment is solved.
 _DENSE_CELLS_MAX = 4096
+# Largest contested cluster (tracks × reports) solved exactly. The dense matrix is 8 bytes a
+# cell and linear_sum_assignment's worst case grows as cells^1.5 (256 × 256: half a MiB and
+# at most a few tens of ms; typically well under one); above it, the greedy fallback. The
+# built-in scenarios' clusters stay within _DENSE_CELLS_MAX, 16 times below the cap, so their
+# results do not depend on it; raids of several thousand drones exceed it in dense clusters.
+_CLUSTER_CELLS_MAX = 65_536
 
 
-def gnn(n: int, m: int, track: I64, report: I64, cost: F64, miss_cost: F64) -> I64:
+def gnn(n: int, m: int, track: I64, report: I64, cost: F64, miss_cost: F64, *,
+        stats: dict[str, int] | None = None) -> I64:
     """Return, for each of the ``m`` reports, the row of the track it is assigned to (or -1).
 
     ``track``, ``report``, ``cost`` describe the gated pairs; ``miss_cost`` (n,) is the cost of
@@ -38,7 +56,10 @@ def gnn(n: int, m: int, track: I64, report: I64, cost: F64, miss_cost: F64) -> I
 
     The components and the trivial ones' answers come from one compiled pass
     (``kernels.gnn_plan``); only contested clusters reach ``linear_sum_assignment``, with the
-    matrices the NumPy reference ``_gnn_numpy`` gives it, so the result is the same.
+    matrices the NumPy reference ``_gnn_numpy`` gives it, so the result is the same. Clusters
+    of more than ``_CLUSTER_CELLS_MAX`` cells are solved greedily (module docstring); with
+    ``stats``, their number is added to ``stats["gnn_fallback"]`` and their tracks to
+    ``stats["gnn_fallback_tracks"]``.
     """
     # The compiled pass does not check indices (an out-of-range one would write outside its
     # matrices), so the NumPy-level checks the reference got for free are made here.
@@ -47,8 +68,11 @@ def gnn(n: int, m: int, track: I64, report: I64, cost: F64, miss_cost: F64) -> I
         raise ValueError("track, report and cost must have one entry per pair, miss_cost n")
     if k and (track.min() < 0 or track.max() >= n or report.min() < 0 or report.max() >= m):
         raise IndexError("a pair's track or report index is out of range")
-    out, G, shape, rows, cols = gnn_plan(n, m, track, report, cost, miss_cost,
-                                         _DENSE_CELLS_MAX)
+    out, G, shape, rows, cols, fallback = gnn_plan(n, m, track, report, cost, miss_cost,
+                                                   _DENSE_CELLS_MAX, _CLUSTER_CELLS_MAX)
+    if stats is not None and fallback[0]:
+        stats["gnn_fallback"] = stats.get("gnn_fallback", 0) + int(fallback[0])
+        stats["gnn_fallback_tracks"] = stats.get("gnn_fallback_tracks", 0) + int(fallback[1])
     go = ro = co = 0
     for a, b in shape.tolist():
         block = G[go : go + a * b].reshape(a, b)
@@ -111,7 +135,19 @@ def _solve_components(
         sel = np.flatnonzero(simple)[order][first]
         out[ur[r_idx[sel]]] = ut[t_idx[sel]]
 
-    hard = ~simple
+    # Clusters above the cap: greedy by gain (a stable sort: ties to the first pair).
+    big = (~simple) & (tracks_in[comp] * reports_in[comp] > _CLUSTER_CELLS_MAX)
+    if big.any():
+        sel = np.flatnonzero(big)
+        t_free = np.ones(nt, dtype=bool)
+        r_free = np.ones(nr, dtype=bool)
+        for p in sel[np.argsort(gain[sel], kind="stable")].tolist():
+            a, b = t_idx[p], r_idx[p]
+            if t_free[a] and r_free[b]:
+                t_free[a] = r_free[b] = False
+                out[ur[b]] = ut[a]
+
+    hard = ~simple & ~big
     if hard.any():
         h_comp = comp[hard]
         order = np.argsort(h_comp, kind="stable")

@@ -31,6 +31,10 @@ __all__ = ["gate_candidates", "gate_exact", "gate_spans", "near_pairs"]
 _ROW_RADII = 3.0
 _COL_PER_ROW = 4
 _CELLS_PER_REPORT = 8
+# Relative margin on the trace bound of the candidate test (``_within_trace``): the bound
+# holds exactly, the margin absorbs the rounding of the chi-square test's own arithmetic
+# (below 1e-9 relative for any innovation covariance with a condition number under ~1e6).
+_TRACE_SLACK = 1.0 + 1e-3
 
 
 @nb.njit(cache=True, inline="always")
@@ -73,41 +77,18 @@ def _radius(x, P, i, c1, c2, c3, tr_r, gate_chi2, big_dt):  # pragma: no cover -
 
 
 @nb.njit(cache=True)
-def near_pairs(pos, radius, z, i0, cap):  # pragma: no cover - compiled
-    """The pairs (i, j), i >= ``i0``, with ``|z[j] - pos[i]|² <= radius[i]²`` (distance
-    written ``dx² + dy² + dz²`` in that order), sorted by i then j: ``(ti, mj, next_i)``.
-
-    ``pos`` (n, >= 3): the first three columns are read; ``z`` (m, 3) must be finite. A row
-    with a NaN radius or position gets no pair, nor (as in ``gating._grid_pairs_numpy``) one
-    whose radius is negative by more than ~1e-150; one with an infinite radius gets every
-    report. At most ``cap`` (>= m) pairs: rows are taken in order while the next one cannot
-    overflow it, so memory stays bounded whatever the radii; the caller resumes from
-    ``next_i`` until it is n.
-    """
-    n, m = pos.shape[0], z.shape[0]
-    # The output is filled without bound checks: a row adds at most m pairs, and the next
-    # row is only started while that still fits (growing buffers in the loop cost more, in
-    # reference counting, than the search itself).
-    ti = np.empty(cap, np.int64)
-    mj = np.empty(cap, np.int64)
-    k = 0
-    r_sum = 0.0
-    r_cnt = 0
-    for i in range(i0, n):
-        r = radius[i]
-        if r >= 0.0 and r < np.inf:
-            r_sum += r
-            r_cnt += 1
+def _report_grid(z, r_sum, r_cnt):  # pragma: no cover - compiled
     # Grid over the reports, with a directory: reports are counting-sorted by cell, row-major,
     # and each cell's first report is kept, so the reports of the cells a window spans within
     # one row, which are contiguous, are found by two look-ups. Cells are sized on the mean
-    # finite radius: rows _ROW_RADII of it tall (a window spans 1 + 2 / _ROW_RADII rows on
-    # average), columns a quarter of that; but there are at most about _CELLS_PER_REPORT
-    # cells per report, so memory and the directory's cost stay linear in the reports: when
-    # areas lie far apart (replications side by side), rows (if they alone would exceed a
-    # quarter of that) and then columns are widened until the grid fits, a cell then holding
-    # the reports of a longer strip. (Searching sorted cell keys instead, one binary search
-    # per row, measured two to four times slower on such blocks.)
+    # finite radius (r_sum / r_cnt): rows _ROW_RADII of it tall (a window spans
+    # 1 + 2 / _ROW_RADII rows on average), columns a quarter of that; but there are at most
+    # about _CELLS_PER_REPORT cells per report, so memory and the directory's cost stay
+    # linear in the reports: when areas lie far apart (replications side by side), rows (if
+    # they alone would exceed a quarter of that) and then columns are widened until the grid
+    # fits, a cell then holding the reports of a longer strip. (Searching sorted cell keys
+    # instead, one binary search per row, measured two to four times slower on such blocks.)
+    m = z.shape[0]
     zx0, zy0 = z[0, 0], z[0, 1]
     zx1, zy1 = zx0, zy0
     for j in range(1, m):
@@ -169,8 +150,78 @@ def near_pairs(pos, radius, z, i0, cap):  # pragma: no cover - compiled
         sx[s] = z[j, 0]
         sy[s] = z[j, 1]
         sz[s] = z[j, 2]
-    buf = np.empty(m, np.int64)
+    return zx0, zy0, h, w, nx, ny, scan_all, first, order, sx, sy, sz
 
+
+@nb.njit(cache=True, inline="always")
+def _window(px, py, reach, zx0, zy0, h, w, nx, ny, scan_all, m):  # pragma: no cover
+    # The grid cells within ``reach`` of (px, py): (mode, r_lo, r_hi, c_lo, c_hi), mode 0 no
+    # cell, 1 every report (no grid, a NaN or infinite window, or as many rows as reports:
+    # two look-ups per row against m distance tests), 2 rows r_lo..r_hi, columns c_lo..c_hi.
+    f_rlo = (py - reach - zy0) / h
+    f_rhi = (py + reach - zy0) / h
+    f_clo = (px - reach - zx0) / w
+    f_chi = (px + reach - zx0) / w
+    if scan_all or not (f_rlo == f_rlo and f_rhi == f_rhi and f_clo == f_clo
+                        and f_chi == f_chi):
+        return 1, 0, 0, 0, 0
+    if f_rhi < 0.0 or f_rlo >= ny or f_chi < 0.0 or f_clo >= nx:
+        return 0, 0, 0, 0, 0
+    # Cells clipped to the grid in floating point, then floored (the clip keeps the
+    # conversion to an integer in range).
+    r_lo = math.floor(max(f_rlo, 0.0))
+    r_hi = math.floor(min(f_rhi, ny - 0.5))
+    c_lo = math.floor(max(f_clo, 0.0))
+    c_hi = math.floor(min(f_chi, nx - 0.5))
+    if r_hi - r_lo + 1 >= m:
+        return 1, 0, 0, 0, 0
+    return 2, r_lo, r_hi, c_lo, c_hi
+
+
+@nb.njit(cache=True, inline="always")
+def _sort_hits(buf, c):  # pragma: no cover - compiled
+    # Hits of different cells come in cell order: sort them by report (a handful, so by
+    # insertion unless there are many).
+    if c > 32:
+        buf[:c] = np.sort(buf[:c])
+    else:
+        for u in range(1, c):
+            v = buf[u]
+            p = u - 1
+            while p >= 0 and buf[p] > v:
+                buf[p + 1] = buf[p]
+                p -= 1
+            buf[p + 1] = v
+
+
+@nb.njit(cache=True)
+def near_pairs(pos, radius, z, i0, cap):  # pragma: no cover - compiled
+    """The pairs (i, j), i >= ``i0``, with ``|z[j] - pos[i]|² <= radius[i]²`` (distance
+    written ``dx² + dy² + dz²`` in that order), sorted by i then j: ``(ti, mj, next_i)``.
+
+    ``pos`` (n, >= 3): the first three columns are read; ``z`` (m, 3) must be finite. A row
+    with a NaN radius or position gets no pair, nor (as in ``gating._grid_pairs_numpy``) one
+    whose radius is negative by more than ~1e-150; one with an infinite radius gets every
+    report. At most ``cap`` (>= m) pairs: rows are taken in order while the next one cannot
+    overflow it, so memory stays bounded whatever the radii; the caller resumes from
+    ``next_i`` until it is n.
+    """
+    n, m = pos.shape[0], z.shape[0]
+    # The output is filled without bound checks: a row adds at most m pairs, and the next
+    # row is only started while that still fits (growing buffers in the loop cost more, in
+    # reference counting, than the search itself).
+    ti = np.empty(cap, np.int64)
+    mj = np.empty(cap, np.int64)
+    k = 0
+    r_sum = 0.0
+    r_cnt = 0
+    for i in range(i0, n):
+        r = radius[i]
+        if r >= 0.0 and r < np.inf:
+            r_sum += r
+            r_cnt += 1
+    zx0, zy0, h, w, nx, ny, scan_all, first, order, sx, sy, sz = _report_grid(z, r_sum, r_cnt)
+    buf = np.empty(m, np.int64)
     for i in range(i0, n):
         if k + m > cap:
             return ti[:k], mj[:k], i
@@ -182,24 +233,11 @@ def near_pairs(pos, radius, z, i0, cap):  # pragma: no cover - compiled
         if not reach >= 0.0:  # a NaN (or negative) radius or a NaN position: no pair
             continue
         r2 = r * r
-        f_rlo = (py - reach - zy0) / h
-        f_rhi = (py + reach - zy0) / h
-        f_clo = (px - reach - zx0) / w
-        f_chi = (px + reach - zx0) / w
-        scan = scan_all or not (f_rlo == f_rlo and f_rhi == f_rhi and f_clo == f_clo
-                                and f_chi == f_chi)
-        if not scan:
-            if f_rhi < 0.0 or f_rlo >= ny or f_chi < 0.0 or f_clo >= nx:
-                continue  # the window misses every report's cell
-            # Cells clipped to the grid in floating point, then floored (the clip keeps the
-            # conversion to an integer in range).
-            r_lo = math.floor(max(f_rlo, 0.0))
-            r_hi = math.floor(min(f_rhi, ny - 0.5))
-            c_lo = math.floor(max(f_clo, 0.0))
-            c_hi = math.floor(min(f_chi, nx - 0.5))
-            # two look-ups per row against m distance tests
-            scan = r_hi - r_lo + 1 >= m
-        if scan:  # every report, in order
+        mode, r_lo, r_hi, c_lo, c_hi = _window(px, py, reach, zx0, zy0, h, w, nx, ny,
+                                               scan_all, m)
+        if mode == 0:
+            continue  # the window misses every report's cell
+        if mode == 1:  # every report, in order
             for j in range(m):
                 dx, dy, dz = z[j, 0] - px, z[j, 1] - py, z[j, 2] - pz
                 if dx * dx + dy * dy + dz * dz <= r2:
@@ -216,18 +254,7 @@ def near_pairs(pos, radius, z, i0, cap):  # pragma: no cover - compiled
                 if dx * dx + dy * dy + dz * dz <= r2:
                     buf[c] = order[s]
                     c += 1
-        # Hits of different cells come in cell order: sort them by report (a handful, so by
-        # insertion unless there are many).
-        if c > 32:
-            buf[:c] = np.sort(buf[:c])
-        else:
-            for u in range(1, c):
-                v = buf[u]
-                p = u - 1
-                while p >= 0 and buf[p] > v:
-                    buf[p + 1] = buf[p]
-                    p -= 1
-                buf[p + 1] = v
+        _sort_hits(buf, c)
         for u in range(c):
             ti[k] = i
             mj[k] = buf[u]
@@ -235,16 +262,44 @@ def near_pairs(pos, radius, z, i0, cap):  # pragma: no cover - compiled
     return ti[:k], mj[:k], n
 
 
-@nb.njit(cache=True)
-def gate_candidates(x, P, t_track, z, t_report, c1, c2, c3, tr_r, gate_chi2, big_dt,
-                    all_pairs, i0, cap):  # pragma: no cover - compiled
-    """Candidate pairs of tracks ``i0..`` (x (n, 6), P (n, 6, 6), t_track (n,)) and reports
-    (z (m, 3), t_report (m,)), sorted by track then report, with ``|t_report - t_track|``.
+@nb.njit(cache=True, inline="always")
+def _within_trace(zx, zy, zz, t_j, tr_rj, x, i, t_i, tr_pp, tr_pv, tr_vv, q, g_slack,
+                  same_time):  # pragma: no cover - compiled
+    # The pair's innovation nu, written as gate_exact writes it (so the same bits), against
+    # the trace of its S: nu' S⁻¹ nu <= G implies |nu|² <= G λmax(S) <= G trace(S), and
+    # trace(S) <= tr_pp + 2 |dt| tr_pv + dt² tr_vv + q |dt|³ + trace(R) (tr_pv = |Σ Ppv|).
+    if same_time:
+        nx = zx - x[i, 0]
+        ny = zy - x[i, 1]
+        nz = zz - x[i, 2]
+        b = tr_pp + tr_rj
+    else:
+        dt = t_j - t_i
+        nx = zx - x[i, 0] - x[i, 3] * dt
+        ny = zy - x[i, 1] - x[i, 4] * dt
+        nz = zz - x[i, 2] - x[i, 5] * dt
+        ad = abs(dt)
+        b = tr_pp + 2.0 * ad * tr_pv + ad * ad * tr_vv + q * ad * ad * ad + tr_rj
+    return nx * nx + ny * ny + nz * nz <= g_slack * b
 
-    ``all_pairs``: every pair (the dense small-problem path). Otherwise the pairs whose
-    squared distance is within the track's squared pre-gate radius (``_radius`` from
-    ``c1``..``c3``, ``tr_r``, ``gate_chi2``, ``big_dt``), by ``near_pairs``. At most ``cap``
-    (>= m) pairs, as there; returns ``(ti, mj, adt, next_track)``.
+
+@nb.njit(cache=True)
+def gate_candidates(x, P, t_track, z, R, t_report, t_lo, t_hi, c1, c2, c3, tr_r, gate_chi2,
+                    big_dt, q_m2_s3, same_time, all_pairs, i0, cap):  # pragma: no cover
+    """Candidate pairs of tracks ``i0..`` (x (n, 6), P (n, 6, 6), t_track (n,)) and reports
+    (z (m, 3), R (m, 3, 3), t_report (m,) within ``t_lo``..``t_hi``), sorted by track then
+    report, with ``|t_report - t_track|``.
+
+    ``all_pairs``: every pair (the dense small-problem path). Otherwise the pairs within the
+    trace bound of their own gate (``_within_trace``), a necessary condition for the
+    chi-square test that rejects most of the pairs it does not pass, found through a grid
+    window per track: the track predicted to the middle of the report span, with radius
+    ``sqrt(G × bound)`` at the track's largest interval to a report plus its speed times half
+    the span, which holds every report that can pass. A track whose radius over the whole
+    span of the problem (``_radius`` from ``c1``..``c3``, ``tr_r``, ``big_dt``: the pre-gate
+    of ``gating._gate_numpy``) is NaN gets no pair, as there. ``q_m2_s3``, ``same_time``: as
+    for ``gate_exact``. At most ``cap`` (>= m) pairs, as in ``near_pairs``; returns
+    ``(ti, mj, adt, next_track)``.
     """
     n, m = x.shape[0], z.shape[0]
     if all_pairs:
@@ -260,14 +315,86 @@ def gate_candidates(x, P, t_track, z, t_report, c1, c2, c3, tr_r, gate_chi2, big
                 adt[k] = abs(t_report[j] - t_track[i])
                 k += 1
         return ti, mj, adt, i1
-    radius = np.empty(n)
+    # Per track: window centre (predicted to the middle of the report span) and radius.
+    t_c = 0.5 * (t_lo + t_hi)
+    half = 0.5 * (t_hi - t_lo)
+    cen = np.empty((n, 2))
+    win = np.full(n, np.nan)
+    r_sum = 0.0
+    r_cnt = 0
     for i in range(i0, n):
-        radius[i] = _radius(x, P, i, c1, c2, c3, tr_r, gate_chi2, big_dt)
-    ti, mj, i1 = near_pairs(x, radius, z, i0, cap)
-    adt = np.empty(ti.shape[0])
-    for k in range(ti.shape[0]):
-        adt[k] = abs(t_report[mj[k]] - t_track[ti[k]])
-    return ti, mj, adt, i1
+        if not _radius(x, P, i, c1, c2, c3, tr_r, gate_chi2, big_dt) >= 0.0:
+            continue  # NaN: no pair
+        ti_ = t_track[i]
+        d = max(abs(t_hi - ti_), abs(t_lo - ti_))
+        tr_pp = P[i, 0, 0] + P[i, 1, 1] + P[i, 2, 2]
+        tr_pv = abs(P[i, 0, 3] + P[i, 1, 4] + P[i, 2, 5])
+        tr_vv = P[i, 3, 3] + P[i, 4, 4] + P[i, 5, 5]
+        bound = tr_pp + 2.0 * d * tr_pv + d * d * tr_vv + q_m2_s3 * d * d * d + tr_r
+        speed = math.sqrt(x[i, 3] * x[i, 3] + x[i, 4] * x[i, 4] + x[i, 5] * x[i, 5])
+        r = math.sqrt(gate_chi2 * bound) + speed * half
+        sh = t_c - ti_
+        cen[i, 0] = x[i, 0] + x[i, 3] * sh if sh != 0.0 else x[i, 0]
+        cen[i, 1] = x[i, 1] + x[i, 4] * sh if sh != 0.0 else x[i, 1]
+        win[i] = r
+        if r >= 0.0 and r < np.inf:
+            r_sum += r
+            r_cnt += 1
+    zx0, zy0, h, w, nx, ny, scan_all, first, order, sx, sy, sz = _report_grid(z, r_sum, r_cnt)
+    st = np.empty(m)  # report times and traces of R in grid order
+    sr = np.empty(m)
+    tr_rep = np.empty(m)
+    for j in range(m):
+        tr_rep[j] = R[j, 0, 0] + R[j, 1, 1] + R[j, 2, 2]
+    for s in range(m):
+        st[s] = t_report[order[s]]
+        sr[s] = tr_rep[order[s]]
+    g_slack = gate_chi2 * _TRACE_SLACK
+    ti = np.empty(cap, np.int64)
+    mj = np.empty(cap, np.int64)
+    adt = np.empty(cap)
+    k = 0
+    buf = np.empty(m, np.int64)
+    for i in range(i0, n):
+        if k + m > cap:
+            return ti[:k], mj[:k], adt[:k], i
+        r = win[i]
+        px, py = cen[i, 0], cen[i, 1]
+        reach = r * (1.0 + 1e-9) + 1e-9 * (abs(px) + abs(py)) + 1e-150
+        if not reach >= 0.0:
+            continue
+        mode, r_lo, r_hi, c_lo, c_hi = _window(px, py, reach, zx0, zy0, h, w, nx, ny,
+                                               scan_all, m)
+        if mode == 0:
+            continue
+        t_i = t_track[i]
+        tr_pp = P[i, 0, 0] + P[i, 1, 1] + P[i, 2, 2]
+        tr_pv = abs(P[i, 0, 3] + P[i, 1, 4] + P[i, 2, 5])
+        tr_vv = P[i, 3, 3] + P[i, 4, 4] + P[i, 5, 5]
+        c = 0
+        if mode == 1:  # every report, in order
+            for j in range(m):
+                if _within_trace(z[j, 0], z[j, 1], z[j, 2], t_report[j], tr_rep[j], x, i, t_i,
+                                 tr_pp, tr_pv, tr_vv, q_m2_s3, g_slack, same_time):
+                    buf[c] = j
+                    c += 1
+        else:
+            for row in range(r_lo, r_hi + 1):
+                lo = row * nx + c_lo
+                a, b = first[lo], first[lo + (c_hi - c_lo) + 1]
+                for s in range(a, b):
+                    if _within_trace(sx[s], sy[s], sz[s], st[s], sr[s], x, i, t_i, tr_pp,
+                                     tr_pv, tr_vv, q_m2_s3, g_slack, same_time):
+                        buf[c] = order[s]
+                        c += 1
+            _sort_hits(buf, c)
+        for u in range(c):
+            j = buf[u]
+            ti[k] = i
+            mj[k] = j
+            adt[k] = abs(t_report[j] - t_i)
+            k += 1
+    return ti[:k], mj[:k], adt[:k], n
 
 
 @nb.njit(cache=True, error_model="numpy")

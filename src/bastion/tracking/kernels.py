@@ -16,9 +16,9 @@ rate), as described in ``models.py``; the maths is the standard IMM recursion de
 ``filters.py``.
 
 Association helpers live here too: connected components of the gated pairs
-(``component_labels``) and the GNN pass that finds them and solves the trivial ones
-(``gnn_plan``), for the same reason: a handful of small arrays per sensor batch, where the
-per-call cost of NumPy operations, not the arithmetic, was the cost.
+(``component_labels``) and the GNN pass that finds them and solves the trivial ones and the
+oversized ones (``gnn_plan``), for the same reason: a handful of small arrays per sensor
+batch, where the per-call cost of NumPy operations, not the arithmetic, was the cost.
 """
 
 from __future__ import annotations
@@ -408,10 +408,12 @@ def component_labels(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
 
 
 @nb.njit(cache=True)
-def _gnn_plan(n, m, track, report, cost, miss_cost, dense_cells_max):  # pragma: no cover
+def _gnn_plan(n, m, track, report, cost, miss_cost, dense_cells_max,
+              cluster_cells_max):  # pragma: no cover - compiled
     # See gnn_plan. Pairs with a gain (cost below the track's miss cost), in input order.
     k = track.shape[0]
     out = np.full(m, -1, np.int64)
+    no_fb = np.zeros(2, np.int64)
     pt = np.empty(k, np.int64)
     pr = np.empty(k, np.int64)
     pg = np.empty(k)
@@ -425,14 +427,14 @@ def _gnn_plan(n, m, track, report, cost, miss_cost, dense_cells_max):  # pragma:
             c += 1
     no_i = np.empty(0, np.int64)
     if c == 0:
-        return out, np.empty(0), np.empty((0, 2), np.int64), no_i, no_i
+        return out, np.empty(0), np.empty((0, 2), np.int64), no_i, no_i, no_fb
     if n * m <= dense_cells_max:  # one dense problem over every track and report
         G = np.zeros(n * m)
         for p in range(c):
             G[pt[p] * m + pr[p]] = pg[p]
         shape = np.empty((1, 2), np.int64)
         shape[0, 0], shape[0, 1] = n, m
-        return out, G, shape, np.arange(n), np.arange(m)
+        return out, G, shape, np.arange(n), np.arange(m), no_fb
     # Tracks and reports with a pair, in increasing order (np.unique), and their ranks.
     t_loc = np.zeros(n, np.int64)
     r_loc = np.zeros(m, np.int64)
@@ -459,7 +461,7 @@ def _gnn_plan(n, m, track, report, cost, miss_cost, dense_cells_max):  # pragma:
             G[t_loc[pt[p]] * nr + r_loc[pr[p]]] = pg[p]
         shape = np.empty((1, 2), np.int64)
         shape[0, 0], shape[0, 1] = nt, nr
-        return out, G, shape, ut[:nt].copy(), ur[:nr].copy()
+        return out, G, shape, ut[:nt].copy(), ur[:nr].copy(), no_fb
 
     # Connected components: tracks are nodes 0..nt-1, reports nt..nt+nr-1.
     nn = nt + nr
@@ -490,12 +492,39 @@ def _gnn_plan(n, m, track, report, cost, miss_cost, dense_cells_max):  # pragma:
     for q in range(nn):
         if best[q] >= 0:
             out[pr[best[q]]] = pt[best[q]]
-    # The other (contested) components: one dense gain matrix each, tracks and reports in
+    # Contested components above ``cluster_cells_max`` cells: greedy by gain within the gate
+    # (pairs by increasing gain, ties to the first pair; a pair is taken when its track and
+    # its report are both still free), O(pairs log pairs) instead of a dense matrix.
+    fb = np.zeros(2, np.int64)  # components solved so, and their tracks
+    big = np.zeros(nn, np.bool_)
+    for q in range(nn):
+        if root[q] == q and n_t[q] > 1 and n_r[q] > 1 and n_t[q] * n_r[q] > cluster_cells_max:
+            big[q] = True
+            fb[0] += 1
+            fb[1] += n_t[q]
+    if fb[0]:
+        sel = np.empty(c, np.int64)
+        ns = 0
+        for p in range(c):
+            if big[root[t_loc[pt[p]]]]:
+                sel[ns] = p
+                ns += 1
+        sel = sel[:ns]
+        order = np.argsort(pg[sel], kind="mergesort")
+        t_free = np.ones(n, np.bool_)
+        r_free = np.ones(m, np.bool_)
+        for u in range(ns):
+            p = sel[order[u]]
+            if t_free[pt[p]] and r_free[pr[p]]:
+                t_free[pt[p]] = False
+                r_free[pr[p]] = False
+                out[pr[p]] = pt[p]
+    # The other contested components: one dense gain matrix each, tracks and reports in
     # increasing order, for the caller's linear_sum_assignment.
     hard = np.full(nn, -1, np.int64)
     n_hard = 0
     for q in range(nn):
-        if root[q] == q and n_t[q] > 1 and n_r[q] > 1:
+        if root[q] == q and n_t[q] > 1 and n_r[q] > 1 and not big[q]:
             hard[q] = n_hard
             n_hard += 1
     shape = np.empty((n_hard, 2), np.int64)
@@ -532,28 +561,33 @@ def _gnn_plan(n, m, track, report, cost, miss_cost, dense_cells_max):  # pragma:
         h = hard[root[a]]
         if h >= 0:
             G[g_off[h] + pos[a] * shape[h, 1] + pos[b]] = pg[p]
-    return out, G, shape, rows, cols
+    return out, G, shape, rows, cols, fb
 
 
 def gnn_plan(
     n: int, m: int, track: np.ndarray, report: np.ndarray, cost: np.ndarray,
-    miss_cost: np.ndarray, dense_cells_max: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    miss_cost: np.ndarray, dense_cells_max: int, cluster_cells_max: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Global-nearest-neighbour assignment up to its contested clusters, in one compiled pass.
 
     Of the pairs ``track``, ``report`` with ``cost`` below their track's ``miss_cost``, gains
     ``cost - miss_cost``: returns ``out`` (m,), the track of each report assigned so far (or
     -1), and the assignment problems left, as dense gain matrices (zero: no pair) flattened
     one after the other into ``G``, with ``shape`` (k, 2) and the track ``rows`` and report
-    ``cols`` of each, concatenated. When ``n * m`` or the number of tracks with a pair times
-    that of reports with one is at most ``dense_cells_max``, the one problem is that whole
-    matrix and ``out`` is all -1. Otherwise each connected component with one track (it
+    ``cols`` of each, concatenated, and ``fallback`` (2,): the number of components solved
+    greedily (below) and their tracks. When ``n * m`` or the number of tracks with a pair
+    times that of reports with one is at most ``dense_cells_max``, the one problem is that
+    whole matrix and ``out`` is all -1. Otherwise each connected component with one track (it
     takes its best report) or one report (it goes to its best track) is solved here, ties to
-    the first pair, and each other component is one problem, rows and columns in increasing
-    order: the same matrices that ``association._gnn_numpy`` builds, so solving them with the
-    same ``linear_sum_assignment`` gives the same answer, ties included.
+    the first pair; each other component of more than ``cluster_cells_max`` cells (tracks ×
+    reports) is solved here greedily by gain (pairs by increasing gain, ties to the first; a
+    pair is taken when its track and its report are both free); each remaining one is one
+    problem, rows and columns in increasing order: the same matrices that
+    ``association._gnn_numpy`` builds, so solving them with the same ``linear_sum_assignment``
+    gives the same answer, ties included.
     """
     return _gnn_plan(int(n), int(m), np.ascontiguousarray(track, dtype=np.int64),
                      np.ascontiguousarray(report, dtype=np.int64),
                      np.ascontiguousarray(cost, dtype=np.float64),
-                     np.ascontiguousarray(miss_cost, dtype=np.float64), int(dense_cells_max))
+                     np.ascontiguousarray(miss_cost, dtype=np.float64), int(dense_cells_max),
+                     int(cluster_cells_max))

@@ -216,6 +216,10 @@ class Tracker:
             "tracks_deleted": 0,
             "tracks_merged": 0,
             "tracks_dropped": 0,
+            # GNN clusters too large to solve exactly, solved greedily (association.py), and
+            # the tracks in them
+            "gnn_fallback": 0,
+            "gnn_fallback_tracks": 0,
         }
 
     # ------------------------------------------------------------------ public API
@@ -457,12 +461,15 @@ class Tracker:
         # problem a young track next to a coasting confirmed one can take the target's report
         # and the two then alternate as duplicates.
         tentative = s.f[pairs.track, self._o["status"]] == TrackStatus.TENTATIVE
+        st = self.stats
         if not tentative.any() or tentative.all():
-            return gnn(n, mb, pairs.track, pairs.report, cost, miss_cost)
+            return gnn(n, mb, pairs.track, pairs.report, cost, miss_cost, stats=st)
         conf = ~tentative
-        first = gnn(n, mb, pairs.track[conf], pairs.report[conf], cost[conf], miss_cost)
+        first = gnn(n, mb, pairs.track[conf], pairs.report[conf], cost[conf], miss_cost,
+                    stats=st)
         rest = tentative & (first[pairs.report] < 0)
-        second = gnn(n, mb, pairs.track[rest], pairs.report[rest], cost[rest], miss_cost)
+        second = gnn(n, mb, pairs.track[rest], pairs.report[rest], cost[rest], miss_cost,
+                     stats=st)
         return np.where(first >= 0, first, second)
 
     def _oosm_ok(self, rows: I64, t_rep: F64) -> NDArray[np.bool_]:
