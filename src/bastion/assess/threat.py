@@ -45,7 +45,11 @@ def assess_threats(
     # closest approach of the straight line, cut at the ground if descending; the miss
     # distance beyond the asset's radius against σ² = position variance + velocity
     # variance·t² + (5 % of the distance flown)², plus a metre.
+    # contiguous copies: callers pass column slices of a state array or fresh arrays, and
+    # each layout would otherwise be a kernel compiled (and warmed up) of its own
+    position, velocity = np.ascontiguousarray(position), np.ascontiguousarray(velocity)
     expo, t_end = threat_terms(position, velocity, covariance, asset_xy, asset_radius_m,
                                _TURN_FRACTION)
-    a, pr, ttg, value = threat_pick(np.exp(expo), t_end, asset_value, p_hostile)
+    a, pr, ttg, value = threat_pick(np.exp(expo), t_end, np.ascontiguousarray(asset_value),
+                                    np.ascontiguousarray(p_hostile))
     return Threats(a, pr, ttg, value, np.argsort(ttg, kind="stable"))

@@ -14,6 +14,20 @@ import time
 
 __all__ = ["warmup"]
 
+
+def _dense_paths() -> None:
+    """Kernels only a crowded picture reaches (hundreds of confirmed tracks in a block):
+    called directly, with the argument types the tracker gives them."""
+    import numpy as np
+
+    from bastion.tracking.lifecycle import duplicates
+
+    n = 400
+    x = np.zeros((n, 6))
+    x[:, 0] = np.arange(n) * 1e4
+    P = np.broadcast_to(np.eye(6), (n, 6, 6)).copy()
+    duplicates(x, P, np.ones(n, dtype=bool), np.ones(n), 16.0)
+
 _done = False
 
 
@@ -34,5 +48,6 @@ def warmup(force: bool = False) -> float:
             **{f"birds.{i}.count": min(b.count, 2) for i, b in enumerate(sc.birds)}})
         # two replications in one block: the lock-step paths for B > 1 are compiled too
         simulate_block(small, [0, 1], record=(k == 0))
+    _dense_paths()
     _done = True
     return time.perf_counter() - t0
