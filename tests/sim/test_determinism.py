@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from tests.conftest import small_dict, small_scenario
+from tests.conftest import small_dict, small_scenario, tables_equal
 
 from bastion.sim.engine import simulate, simulate_block
 from bastion.sim.montecarlo import monte_carlo
-
-
-def tables_equal(a, b) -> bool:
-    """Column-wise equality with NaN == NaN (event positions are NaN where not applicable)."""
-    if a.schema != b.schema or a.num_rows != b.num_rows:
-        return False
-    for name in a.column_names:
-        x = a.column(name).to_numpy(zero_copy_only=False)
-        y = b.column(name).to_numpy(zero_copy_only=False)
-        if x.dtype.kind == "f":
-            if not np.array_equal(x, y, equal_nan=True):
-                return False
-        elif not np.array_equal(x, y):
-            return False
-    return True
 
 
 def assert_same_runs(base, other) -> None:

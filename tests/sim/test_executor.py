@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pyarrow as pa
 import pytest
-from tests.conftest import small_scenario
+from tests.conftest import small_scenario, tables_equal
 
 from bastion.sim.executor import ClusterError, Executor
 from bastion.sim.montecarlo import monte_carlo
-
-
-def _same(a: pa.Table, b: pa.Table) -> bool:
-    """Bit for bit, NaN included (Arrow's equals treats NaN as unequal to itself)."""
-    if a.schema != b.schema or a.num_rows != b.num_rows:
-        return False
-    for name in a.column_names:
-        x = a.column(name).to_numpy(zero_copy_only=False)
-        y = b.column(name).to_numpy(zero_copy_only=False)
-        if x.dtype.kind == "f":
-            if not np.array_equal(x.view(np.int64), y.view(np.int64)):
-                return False
-        elif not np.array_equal(x, y):
-            return False
-    return True
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +24,8 @@ def test_dask_cluster_bit_identical_to_local(dask_client):
     with Executor(client=dask_client) as ex:
         assert ex.kind == "dask" and ex.workers == 2
         remote = monte_carlo(sc, 24, executor=ex)
-    assert _same(local.outcomes, remote.outcomes)
-    assert _same(local.events, remote.events)
+    assert tables_equal(local.outcomes, remote.outcomes)
+    assert tables_equal(local.events, remote.events)
     # each worker warmed its kernels once, when it joined (the plugin), not per task
     assert "bastion-warmup" in dask_client.run(
         lambda dask_worker: list(dask_worker.plugins)).popitem()[1]
@@ -52,8 +35,8 @@ def test_local_processes_bit_identical():
     sc = small_scenario()
     a = monte_carlo(sc, 6, workers=1)
     b = monte_carlo(sc, 6, workers=2)
-    assert _same(a.outcomes, b.outcomes) and _same(a.events, b.events)
-    assert not _same(a.outcomes, monte_carlo(sc, 6, workers=1, seed=99).outcomes)
+    assert tables_equal(a.outcomes, b.outcomes) and tables_equal(a.events, b.events)
+    assert not tables_equal(a.outcomes, monte_carlo(sc, 6, workers=1, seed=99).outcomes)
 
 
 def test_unreachable_scheduler_is_a_clear_error():
@@ -81,4 +64,4 @@ def test_cli_run_on_the_cluster(dask_client, tmp_path, capsys):
     assert ei.value.code == 0, capsys.readouterr().err
     got = pq.read_table(tmp_path / "o" / "outcomes.parquet")
     want = monte_carlo(small_scenario(), 4, workers=1).outcomes
-    assert _same(got.replace_schema_metadata(None), want)
+    assert tables_equal(got.replace_schema_metadata(None), want)
