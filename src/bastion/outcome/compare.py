@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from bastion.outcome.summary import zero_event_upper95
+
 __all__ = ["paired_differences", "render_difference"]
 
 
@@ -42,7 +44,7 @@ def paired_differences(a: Any, b: Any, names: list[str]) -> list[dict[str, float
             # B − A = 0 in every pair gives a t-interval of [0, 0], which reads as proof of
             # no effect. All the runs show is that a difference, if any, is rare: bound how
             # often (one-sided 95 %, exact binomial, "rule of three").
-            row["p_differ_upper95"] = float(1.0 - 0.05 ** (1.0 / k))
+            row["p_differ_upper95"] = zero_event_upper95(k)
             row["zero_events"] = float(not x[ok].any())
         out.append(row)
     return out

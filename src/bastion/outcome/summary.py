@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from bastion.sim.montecarlo import MonteCarloResult
 
-__all__ = ["summary_dict", "write_summary"]
+__all__ = ["summary_dict", "write_summary", "zero_event_upper95"]
+
+
+def zero_event_upper95(n: int) -> float:
+    """One-sided 95 % upper bound on the chance of an event seen in none of ``n`` independent
+    replications: the exact binomial bound 1 − 0.05^(1/n) (≈ 3/n, the "rule of three")."""
+    return float(1.0 - 0.05 ** (1.0 / n))
 
 
 def _clean(v: Any) -> Any:

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from bastion._version import __version__
 from bastion.outcome.metrics import HEADLINE
+from bastion.outcome.summary import zero_event_upper95
 from bastion.scenario.load import load_scenario, scenario_hash
 from bastion.scenario.schema import Scenario
 from bastion.sim.engine import BLOCK, SimResult, simulate, simulate_block
@@ -87,11 +88,6 @@ def summarise(outcomes: pa.Table) -> dict[str, dict[str, float]]:
             out[name]["p_nonzero_upper95"] = zero_event_upper95(n)
     return out
 
-
-def zero_event_upper95(n: int) -> float:
-    """One-sided 95 % upper bound on the chance of an event seen in none of ``n`` independent
-    replications: the exact binomial bound 1 − 0.05^(1/n) (≈ 3/n, the "rule of three")."""
-    return float(1.0 - 0.05 ** (1.0 / n))
 
 
 def _block(args: tuple[Scenario, list[int], int]

@@ -29,6 +29,7 @@ import pyarrow as pa
 from scipy import stats
 
 from bastion._version import __version__
+from bastion.outcome.summary import zero_event_upper95
 from bastion.scenario.load import (
     ScenarioError,
     get_path,
@@ -39,7 +40,7 @@ from bastion.scenario.load import (
 from bastion.scenario.schema import Scenario
 from bastion.sim.engine import simulate_block
 from bastion.sim.executor import Executor
-from bastion.sim.montecarlo import blocks, zero_event_upper95
+from bastion.sim.montecarlo import blocks
 
 __all__ = ["Axis", "Goal", "SweepResult", "parse_axis", "parse_goal", "sweep"]
 
