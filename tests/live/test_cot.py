@@ -222,3 +222,23 @@ def test_ce_le_reject_bad_covariances() -> None:
         ce_le_from_cov(np.diag([1.0, -1.0, 1.0]))
     with pytest.raises(ValueError, match="finite"):
         ce_le_from_cov(np.diag([1.0, np.inf, 1.0]))
+
+
+_any = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(),
+                 st.text(max_size=8), st.lists(st.floats(), max_size=4))
+_rows = st.lists(st.fixed_dictionaries({}, optional={
+    k: _any for k in ("id", "lat", "lon", "alt_m", "speed_mps", "course_deg", "sigma_m",
+                      "ce_m", "le_m", "cov_enu_m2", "p_class", "threat")}).map(
+    lambda d: {**track(), **d}), max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=_rows)
+def test_any_rows_never_raise_and_every_event_parses(rows: list[dict[str, Any]]) -> None:
+    sent, bad = picture_events({"tracks": rows}, CotOptions(), now_utc_s=NOW)
+    assert len(sent) + bad == len(rows)
+    for raw in sent:
+        pt = parse(raw).find("point")
+        assert pt is not None
+        for k in ("lat", "lon", "hae", "ce", "le"):
+            assert math.isfinite(float(pt.get(k, "nan")))

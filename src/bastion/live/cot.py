@@ -232,7 +232,7 @@ def picture_events(picture: Mapping[str, Any], options: CotOptions, *,
             ev = track_event(tr, site=options.site, now_utc_s=now_utc_s,
                              stale_after_s=options.stale_after_s,
                              callsign_prefix=options.callsign_prefix)
-        except (KeyError, ValueError, TypeError, AttributeError):
+        except (KeyError, ValueError, TypeError, AttributeError, OverflowError):
             bad += 1  # one bad row never stops the others
             continue
         out.append(ET.tostring(ev, encoding="utf-8", xml_declaration=False))
