@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -103,3 +104,16 @@ def small_scenario(**changes: Any) -> Scenario:
 @pytest.fixture
 def small() -> Scenario:
     return small_scenario()
+
+
+# CI sets BASTION_REQUIRE_LIVE=1 after installing the browser, the web UI build and the TAK
+# server: a live test that skips for want of one of them then fails instead of passing
+# silently. A developer without them sees the skip and its reason.
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
+    outcome = yield
+    report = outcome.get_result()
+    if (report.skipped and os.environ.get("BASTION_REQUIRE_LIVE") == "1"
+            and "tests/live/" in item.nodeid.replace("\\", "/")):
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but BASTION_REQUIRE_LIVE=1: {report.longrepr}"
