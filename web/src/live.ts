@@ -88,7 +88,9 @@ export class LiveLink {
     this.h.link("polling");
     const poll = async () => {
       try {
-        this.h.picture(await api.picture());
+        const pic = await api.picture();
+        if (this.pollTimer === null) return; // the socket came back while this poll was out
+        this.h.picture(pic);
         this.h.link("polling");
       } catch (err) {
         if (err instanceof ApiError && err.status === 401) {
@@ -96,7 +98,7 @@ export class LiveLink {
           this.h.unauthorised();
           return;
         }
-        this.h.link("offline");
+        if (this.pollTimer !== null) this.h.link("offline");
       }
     };
     void poll();

@@ -107,7 +107,7 @@ export class AirMap {
   centreOn(trackId: number): void {
     const v = this.tracks.get(trackId);
     const p = v ? v.marker.getLatLng() : this.lastPos.get(trackId);
-    if (p) this.map.setView(p, Math.max(this.map.getZoom(), 13));
+    if (p) this.map.setView(p, Math.max(this.map.getZoom(), 13), { animate: false });
   }
 
   update(pic: Picture): void {
@@ -137,7 +137,7 @@ export class AirMap {
       const sym = symbolSvg(code);
       const html =
         `<div class="trk" data-testid="track-marker-${t.id}" data-track-id="${t.id}" data-identity="${t.identity}" ` +
-        `data-sidc="${code}" style="width:${sym.w}px;height:${sym.h}px">${sym.svg}` +
+        `data-sidc="${code}" data-anchor-x="${sym.anchor.x}" data-anchor-y="${sym.anchor.y}" style="width:${sym.w}px;height:${sym.h}px">${sym.svg}` +
         `<span class="trk-label" style="left:${sym.w + 2}px"></span></div>`;
       const icon = L.divIcon({ className: "trk-icon", html, iconSize: [sym.w, sym.h], iconAnchor: [sym.anchor.x, sym.anchor.y] });
       if (v) {
@@ -186,7 +186,7 @@ export class AirMap {
             className: `result-icon result-${e.result}`,
             html: `<div data-testid="result-marker-${e.id}" data-track-id="${e.track}">${e.result === "missed" ? "&#9675;" : "&#10005;"}</div>`,
             iconSize: [22, 22],
-            iconAnchor: [11, 11],
+            iconAnchor: [11, -16], // just below the symbol, which is itself struck through
           }),
           interactive: true,
         }).bindTooltip(`Engagement ${e.id}: track ${e.track} ${RESULT_TEXT[e.result]} (${esc(e.effector)})`);

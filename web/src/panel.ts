@@ -137,8 +137,10 @@ export class Panel {
     const what = el("td", { class: "what clickable", title: "Centre the map on the target" });
     what.addEventListener("click", () => this.map.centreOn(e.track));
     tr.appendChild(what);
-    tr.appendChild(el("td", { class: "state", "data-testid": `engagement-state-${e.id}` }));
-    tr.appendChild(el("td", { class: "result", "data-testid": `engagement-result-${e.id}` }));
+    const sr = el("td", { class: "state-result" });
+    sr.append(el("div", { class: "state", "data-testid": `engagement-state-${e.id}` }),
+              el("div", { class: "result", "data-testid": `engagement-result-${e.id}` }));
+    tr.appendChild(sr);
     tr.appendChild(el("td", { class: "countdown", "data-testid": `engagement-countdown-${e.id}` }));
     const act = el("td", { class: "actions" });
     const tip = this.canDecide ? "" : `Your role (${this.me.role}) cannot decide: needs operator or commander`;
@@ -159,11 +161,13 @@ export class Panel {
   }
 
   private updateEngagementRow(tr: HTMLElement, e: Engagement): void {
-    const [what, state, result, countdown, act] = Array.from(tr.children) as HTMLElement[];
+    const [what, sr, countdown, act] = Array.from(tr.children) as HTMLElement[];
+    const [state, result] = Array.from(sr.children) as HTMLElement[];
     what.innerHTML = "";
     what.append(
-      el("span", { class: "eid" }, `#${e.id}`), " ",
-      el("span", {}, `T${e.track} ← ${e.effector} (${e.kind}) pk ${e.pk.toFixed(2)} $${Math.round(e.cost_usd).toLocaleString("en")}`),
+      el("span", { class: "eid" }, `#${e.id}`), ` T${e.track} ← ${e.effector}`,
+      el("div", { class: "sub" }, `${e.kind} · pk ${e.pk.toFixed(2)} · $${Math.round(e.cost_usd).toLocaleString("en")}` +
+        (e.decided_by ? ` · by ${e.decided_by}` : "")),
     );
     what.title = e.reason ? `${e.reason} — click to centre on T${e.track}` : `Centre on T${e.track}`;
     state.textContent = e.state;
@@ -176,8 +180,10 @@ export class Panel {
     countdown.dataset.expiresIn = e.state === "proposed" && e.expires_in_s !== null ? String(e.expires_in_s) : "";
     countdown.dataset.at = String(this.picWall);
     if (!countdown.dataset.expiresIn) countdown.textContent = "";
-    act.hidden = e.state !== "proposed";
-    for (const b of Array.from(act.querySelectorAll("button"))) b.disabled = this.pending.has(e.id);
+    for (const b of Array.from(act.querySelectorAll("button"))) {
+      b.hidden = e.state !== "proposed";
+      b.disabled = this.pending.has(e.id);
+    }
   }
 
   private tickCountdowns(): void {

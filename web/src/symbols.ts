@@ -36,7 +36,9 @@ export function symbolSvg(code: string, size = 26): { svg: string; anchor: { x: 
   const key = `${code}/${size}`;
   let hit = cache.get(key);
   if (!hit) {
-    const s = new ms.Symbol(code, { size, outlineWidth: 2, outlineColor: "rgba(255,255,255,0.8)" });
+    const s = new ms.Symbol(code, { size, outlineWidth: 2, outlineColor: "rgba(255,255,255,0.8)",
+      // Damaged / destroyed drawn as one slash / a cross through the symbol, not a colour bar.
+      simpleStatusModifier: true });
     const sz = s.getSize();
     hit = { svg: s.asSVG(), anchor: s.getAnchor(), w: sz.width, h: sz.height };
     cache.set(key, hit);
