@@ -15,24 +15,35 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from ui_stub import WEB_DIST, StubServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 LAUNCH_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 TIMEOUT_MS = 15000
 
 if not (WEB_DIST / "index.html").is_file():
-    pytest.skip(f"the UI is not built ({WEB_DIST}/index.html missing): cd web && npm ci && npm run build",
-                allow_module_level=True)
+    pytest.skip(
+        f"the UI is not built ({WEB_DIST}/index.html missing): cd web && npm ci && npm run build",
+        allow_module_level=True,
+    )
 if not CHROMIUM.is_file() or shutil.which(str(CHROMIUM)) is None:
-    pytest.skip(f"Debian's Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the python playwright package is not installed")
+    pytest.skip(
+        f"Debian's Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="the python playwright package is not installed"
+)
 expect = sync_api.expect
 expect.set_options(timeout=TIMEOUT_MS)
 
@@ -86,10 +97,16 @@ def test_operator_sees_2525_tracks_and_approves_an_engagement(page: Any, stub: S
     expect(fw.locator("svg")).to_have_count(1)
     expect(fw).to_have_attribute("data-identity", "hostile")
     expect(fw).to_have_attribute("data-sidc", "10060100001103000000")  # fixed-wing UAV
-    expect(page.get_by_test_id("track-marker-5")).to_have_attribute("data-sidc", "10060100001104000000")  # rotary
-    expect(page.get_by_test_id("track-marker-3")).to_have_attribute("data-identity", "neutral")  # the bird
+    expect(page.get_by_test_id("track-marker-5")).to_have_attribute(
+        "data-sidc", "10060100001104000000"
+    )  # rotary
+    expect(page.get_by_test_id("track-marker-3")).to_have_attribute(
+        "data-identity", "neutral"
+    )  # the bird
     expect(page.get_by_test_id("track-marker-4")).to_have_attribute("data-identity", "friend")
-    expect(page.get_by_test_id("track-marker-2")).to_have_attribute("data-sidc", "10010110001104000000")  # tentative
+    expect(page.get_by_test_id("track-marker-2")).to_have_attribute(
+        "data-sidc", "10010110001104000000"
+    )  # tentative
     expect(fw.locator(".trk-label")).to_contain_text("T1 35 m/s 450 m")
 
     # Threat queue ranked by time-to-go: the fast fixed-wing first; site geometry and health.
@@ -127,7 +144,9 @@ def test_viewer_approve_is_refused_and_changes_nothing(page: Any, stub: StubServ
     expect(page.get_by_test_id("user-role")).to_have_text("viewer")
     approve = page.get_by_test_id("approve-2")
     expect(approve).to_have_attribute("aria-disabled", "true")
-    expect(approve).to_have_attribute("title", "Your role (viewer) cannot decide: needs operator or commander")
+    expect(approve).to_have_attribute(
+        "title", "Your role (viewer) cannot decide: needs operator or commander"
+    )
 
     # The button only looks disabled (Playwright counts aria-disabled as not enabled, hence
     # force): the click still reaches the service, the authority: a 403, shown, no change.
@@ -154,7 +173,9 @@ def test_commander_changes_weapons_control(page: Any, stub: StubServer) -> None:
     assert stub.state.weapons_control == "hold"
 
 
-def test_picture_keeps_coming_by_polling_when_the_websocket_is_down(page: Any, stub: StubServer) -> None:
+def test_picture_keeps_coming_by_polling_when_the_websocket_is_down(
+    page: Any, stub: StubServer
+) -> None:
     stub.state.ws_enabled = False
     login(page, "operator")
     expect(page.get_by_test_id("link-state")).to_have_attribute("data-state", "polling")

@@ -54,12 +54,21 @@ SITE: dict[str, Any] = {
     "name": "khmeimim (UI stub)",
     "origin": {"lat": ORIGIN[0], "lon": ORIGIN[1], "alt_m": 0.0},
     "assets": [
-        {"name": "khm-aircraft-parking", "lat": 35.4065, "lon": 35.9535, "radius_m": 150, "value": 10},
+        {
+            "name": "khm-aircraft-parking",
+            "lat": 35.4065,
+            "lon": 35.9535,
+            "radius_m": 150,
+            "value": 10,
+        },
         {"name": "khm-runway", "lat": 35.4010, "lon": 35.9490, "radius_m": 100, "value": 6},
         {"name": "khm-hq", "lat": 35.3960, "lon": 35.9545, "radius_m": 60, "value": 4},
     ],
     "no_fire_zones": [
-        {"name": "jableh-town", "polygon": [[35.370, 35.915], [35.370, 35.935], [35.355, 35.935], [35.355, 35.915]]}
+        {
+            "name": "jableh-town",
+            "polygon": [[35.370, 35.915], [35.370, 35.935], [35.355, 35.935], [35.355, 35.915]],
+        }
     ],
     "sensors": [
         {"name": "khm-radar", "kind": "radar", "lat": 35.404, "lon": 35.951, "range_m": 36000},
@@ -67,7 +76,13 @@ SITE: dict[str, Any] = {
         {"name": "khm-rf", "kind": "rf", "lat": 35.401, "lon": 35.949, "range_m": None},
     ],
     "effectors": [
-        {"name": "khm-pantsir-1-missile", "kind": "missile", "lat": 35.418, "lon": 35.950, "range_m": 12000},
+        {
+            "name": "khm-pantsir-1-missile",
+            "kind": "missile",
+            "lat": 35.418,
+            "lon": 35.950,
+            "range_m": 12000,
+        },
         {"name": "khm-pantsir-1-gun", "kind": "gun", "lat": 35.418, "lon": 35.950, "range_m": 4000},
         {"name": "khm-pantsir-2-gun", "kind": "gun", "lat": 35.384, "lon": 35.948, "range_m": 4000},
         {"name": "khm-ew-spoofer", "kind": "jammer", "lat": 35.401, "lon": 35.951, "range_m": 9000},
@@ -101,7 +116,11 @@ class _Mover:
         de, dn = self.goal[0] - self.start[0], self.goal[1] - self.start[1]
         dist = math.hypot(de, dn)
         f = min(self.speed_mps * t_s / dist, 1.0)
-        return self.start[0] + f * de, self.start[1] + f * dn, math.degrees(math.atan2(de, dn)) % 360
+        return (
+            self.start[0] + f * de,
+            self.start[1] + f * dn,
+            math.degrees(math.atan2(de, dn)) % 360,
+        )
 
     def ttg_s(self, t_s: float) -> float:
         if self.goal is None:
@@ -111,9 +130,15 @@ class _Mover:
 
 
 MOVERS = [
-    _Mover(1, "hostile", "hostile_drone", "fixed_wing", (9000.0, 7000.0), PARKING_EN_M, 35.0, 450.0),
-    _Mover(5, "hostile", "hostile_drone", "multirotor", (1500.0, -6500.0), PARKING_EN_M, 15.0, 120.0),
-    _Mover(2, "unknown", "hostile_drone", "multirotor", (-5000.0, 2000.0), None, 12.0, 200.0, 800.0),
+    _Mover(
+        1, "hostile", "hostile_drone", "fixed_wing", (9000.0, 7000.0), PARKING_EN_M, 35.0, 450.0
+    ),
+    _Mover(
+        5, "hostile", "hostile_drone", "multirotor", (1500.0, -6500.0), PARKING_EN_M, 15.0, 120.0
+    ),
+    _Mover(
+        2, "unknown", "hostile_drone", "multirotor", (-5000.0, 2000.0), None, 12.0, 200.0, 800.0
+    ),
     _Mover(3, "neutral", "bird", "fixed_wing", (2500.0, -1500.0), (1500.0, -2500.0), 9.0, 60.0),
     _Mover(4, "friend", "own_aircraft", "fixed_wing", (0.0, -12000.0), (0.0, 0.0), 70.0, 900.0),
 ]
@@ -186,23 +211,47 @@ class StubState:
                 ttg = m.ttg_s(t_fly)
                 threat = None
                 if m.identity == "hostile" and t_end is None:
-                    threat = {"asset": "khm-aircraft-parking", "p_reach": 0.8, "ttg_s": ttg, "value": 10.0}
-                tracks.append({
-                    "id": m.id, "lat": lat, "lon": lon, "alt_m": m.alt_m,
-                    "speed_mps": 0.0 if t_end is not None else m.speed_mps, "course_deg": course,
-                    "identity": m.identity, "cls": m.cls,
-                    "p_class": [0.9, 0.05, 0.05] if m.cls == "hostile_drone" else [0.05, 0.9, 0.05],
-                    "airframe": m.airframe,
-                    "status": "coasting" if t_end is not None else ("tentative" if m.identity == "unknown" else "confirmed"),
-                    "history": history, "sigma_m": 25.0, "threat": threat,
-                })
+                    threat = {
+                        "asset": "khm-aircraft-parking",
+                        "p_reach": 0.8,
+                        "ttg_s": ttg,
+                        "value": 10.0,
+                    }
+                tracks.append(
+                    {
+                        "id": m.id,
+                        "lat": lat,
+                        "lon": lon,
+                        "alt_m": m.alt_m,
+                        "speed_mps": 0.0 if t_end is not None else m.speed_mps,
+                        "course_deg": course,
+                        "identity": m.identity,
+                        "cls": m.cls,
+                        "p_class": [0.9, 0.05, 0.05]
+                        if m.cls == "hostile_drone"
+                        else [0.05, 0.9, 0.05],
+                        "airframe": m.airframe,
+                        "status": "coasting"
+                        if t_end is not None
+                        else ("tentative" if m.identity == "unknown" else "confirmed"),
+                        "history": history,
+                        "sigma_m": 25.0,
+                        "threat": threat,
+                    }
+                )
             threats = sorted(
                 (t for t in tracks if t["threat"] is not None), key=lambda t: t["threat"]["ttg_s"]
             )
             engs = [
                 {
-                    "id": g.id, "track": g.track, "effector": g.effector, "kind": g.kind,
-                    "state": g.state, "result": g.result, "pk": g.pk, "cost_usd": g.cost_usd,
+                    "id": g.id,
+                    "track": g.track,
+                    "effector": g.effector,
+                    "kind": g.kind,
+                    "state": g.state,
+                    "result": g.result,
+                    "pk": g.pk,
+                    "cost_usd": g.cost_usd,
                     "reason": "highest value per cost within range, outside no-fire zones",
                     "expires_in_s": max(0.0, EXPIRY_S - t_s) if g.state == "proposed" else None,
                     "decided_by": g.decided_by,
@@ -217,12 +266,26 @@ class StubState:
                 "threats": [t["id"] for t in threats],
                 "engagements": engs,
                 "alerts": [
-                    {"id": 1, "track": 1, "t_s": 0.0, "text": "hostile fixed-wing UAV inbound khm-aircraft-parking"},
-                    {"id": 2, "track": 5, "t_s": 0.0, "text": "hostile multirotor inbound khm-aircraft-parking"},
+                    {
+                        "id": 1,
+                        "track": 1,
+                        "t_s": 0.0,
+                        "text": "hostile fixed-wing UAV inbound khm-aircraft-parking",
+                    },
+                    {
+                        "id": 2,
+                        "track": 5,
+                        "t_s": 0.0,
+                        "text": "hostile multirotor inbound khm-aircraft-parking",
+                    },
                 ],
                 "sensors": [
                     {"name": "khm-radar", "health": "ok", "last_report_s": t_s},
-                    {"name": "khm-eoir", "health": "degraded", "last_report_s": max(0.0, t_s - 4.0)},
+                    {
+                        "name": "khm-eoir",
+                        "health": "degraded",
+                        "last_report_s": max(0.0, t_s - 4.0),
+                    },
                     {"name": "khm-rf", "health": "ok", "last_report_s": t_s},
                     {"name": "tartus-radar", "health": "fault", "last_report_s": None},
                     {"name": "khm-iff", "health": "unknown", "last_report_s": None},
@@ -325,7 +388,7 @@ def make_app(state: StubState, web_dist: Path = WEB_DIST) -> FastAPI:
                 await sock.send_json({"type": "picture", "data": state.picture()})
                 await asyncio.sleep(0.2)  # 5 pictures a second, the documented ceiling
             await sock.close(code=1012)
-        except Exception:  # noqa: BLE001 - the browser went away: nothing to clean up
+        except Exception:
             return
 
     if web_dist.is_dir():
@@ -345,7 +408,9 @@ class StubServer:
         self.url = f"http://127.0.0.1:{self.port}/"
         config = uvicorn.Config(make_app(self.state), log_level="warning", lifespan="off")
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
 
     def __enter__(self) -> StubServer:
         self._thread.start()
@@ -366,7 +431,9 @@ if __name__ == "__main__":
     import sys
 
     with StubServer(port=int(sys.argv[1]) if len(sys.argv) > 1 else 8000) as s:
-        print(f"UI stub at {s.url} (users operator/operator-pw, viewer/viewer-pw, commander/commander-pw)")
+        print(
+            f"UI stub at {s.url} (users operator, viewer, commander; password <name>-pw)"
+        )
         try:
             while True:
                 time.sleep(1.0)
