@@ -68,11 +68,17 @@ def page(browser: Any, stub: StubServer) -> Iterator[Any]:
     pg = ctx.new_page()
     pg.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
+    outside: list[str] = []  # the page must need nothing but the service (no CDN, no tiles)
     pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on(
+        "request",
+        lambda r: None if r.url.startswith((stub.url, "data:")) else outside.append(r.url),
+    )
     pg.goto(stub.url)
     yield pg
     ctx.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not outside, f"requests beyond the service: {outside}"
 
 
 def shot(page: Any, name: str) -> None:
@@ -89,6 +95,7 @@ def login(page: Any, user: str, password: str | None = None) -> None:
 def test_operator_sees_2525_tracks_and_approves_an_engagement(page: Any, stub: StubServer) -> None:
     login(page, "operator", "wrong")
     expect(page.get_by_test_id("login-error")).to_contain_text("wrong user name or password")
+    shot(page, "login-refused")
     login(page, "operator")
     expect(page.get_by_test_id("user-role")).to_have_text("operator")
 
@@ -108,6 +115,8 @@ def test_operator_sees_2525_tracks_and_approves_an_engagement(page: Any, stub: S
         "data-sidc", "10010110001104000000"
     )  # tentative
     expect(fw.locator(".trk-label")).to_contain_text("T1 35 m/s 450 m")
+    fw.hover()
+    expect(page.locator(".leaflet-tooltip")).to_contain_text("T1 hostile fixed-wing (confirmed)")
 
     # Threat queue ranked by time-to-go: the fast fixed-wing first; site geometry and health.
     rows = page.locator("#threats tr")

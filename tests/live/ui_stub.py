@@ -42,7 +42,7 @@ FIRE_AFTER_S = 1.0
 ASSESS_AFTER_S = 2.5
 KEEP_KILLED_S = 6.0  # a killed track stays (coasting) this long before it is dropped
 EXPIRY_S = 300.0  # proposals stay open this long: longer than any test
-FLOWN_S = 30.0  # the canned flights began this long before the stub started: trails show
+FLOWN_S = 60.0  # the canned flights began this long before the stub started: trails show
 
 
 def _latlon(east_m: float, north_m: float) -> tuple[float, float]:
@@ -207,7 +207,7 @@ class StubState:
                 t_fly = FLOWN_S + (t_s if t_end is None else min(t_s, t_end))
                 e, n, course = m.en(t_fly)
                 lat, lon = _latlon(e, n)
-                history = [list(_latlon(*m.en(t_fly - k)[:2])) for k in (20, 16, 12, 8, 4)]
+                history = [list(_latlon(*m.en(t_fly - k)[:2])) for k in (60, 48, 36, 24, 12)]
                 ttg = m.ttg_s(t_fly)
                 threat = None
                 if m.identity == "hostile" and t_end is None:
@@ -431,9 +431,7 @@ if __name__ == "__main__":
     import sys
 
     with StubServer(port=int(sys.argv[1]) if len(sys.argv) > 1 else 8000) as s:
-        print(
-            f"UI stub at {s.url} (users operator, viewer, commander; password <name>-pw)"
-        )
+        print(f"UI stub at {s.url} (users operator, viewer, commander; password <name>-pw)")
         try:
             while True:
                 time.sleep(1.0)

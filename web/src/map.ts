@@ -24,6 +24,16 @@ function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+function describe(t: Track, result: EngagementResult | null): string {
+  const p = t.p_class.map((x) => x.toFixed(2)).join(" / ");
+  const threat = t.threat
+    ? `<br>threat to ${esc(t.threat.asset)}: ttg ${Math.round(t.threat.ttg_s)} s, p(reach) ${t.threat.p_reach.toFixed(2)}`
+    : "";
+  return `<b>T${t.id}</b> ${t.identity} ${t.airframe.replace("_", "-")} (${t.status})` +
+    `<br>${Math.round(t.speed_mps)} m/s, course ${Math.round(t.course_deg)}°, ${Math.round(t.alt_m)} m, σ ${Math.round(t.sigma_m)} m` +
+    `<br>p(drone / bird / own) ${p}${threat}${result ? `<br>result: ${RESULT_TEXT[result]}` : ""}`;
+}
+
 export class AirMap {
   readonly map: L.Map;
   readonly layers: Record<string, L.LayerGroup> = {};
@@ -145,7 +155,7 @@ export class AirMap {
         v.code = code;
       } else {
         const marker = L.marker(pos, { icon, riseOnHover: true, title: `track ${t.id}` });
-        marker.on("click", () => marker.openTooltip());
+        marker.bindTooltip("", { direction: "top", offset: [0, -sym.anchor.y] });
         const trail = L.polyline([], { color: TRAIL_COLOUR[t.identity], weight: 2, opacity: 0.7, interactive: false });
         marker.addTo(this.layers["tracks"]);
         trail.addTo(this.layers["trails"]);
@@ -158,6 +168,7 @@ export class AirMap {
     v.trail.setStyle({ color: TRAIL_COLOUR[t.identity] });
     v.trail.setLatLngs([...t.history, [t.lat, t.lon]]);
     if (!v.label) v.label = (v.marker.getElement()?.querySelector(".trk-label") as HTMLElement | null) ?? null;
+    v.marker.setTooltipContent(describe(t, result));
     if (v.label) {
       const res = result ? ` · ${RESULT_TEXT[result]}` : "";
       v.label.textContent = `T${t.id} ${Math.round(t.speed_mps)} m/s ${Math.round(t.alt_m)} m${res}`;

@@ -88,7 +88,7 @@ export class Panel {
     }
     this.lastPic = pic;
     this.picWall = now;
-    $("clock").textContent = `${pic.time_utc.replace("T", " ").slice(0, 19)} UTC · t=${pic.t_s.toFixed(1)} s`;
+    $("clock").textContent = `${String(pic.time_utc ?? "").replace("T", " ").slice(0, 19)} UTC · t=${pic.t_s.toFixed(1)} s`;
     this.renderWeaponsControl(pic.weapons_control);
     this.renderThreats(pic);
     this.renderEngagements(pic.engagements);
@@ -166,7 +166,7 @@ export class Panel {
     what.innerHTML = "";
     what.append(
       el("span", { class: "eid" }, `#${e.id}`), ` T${e.track} ← ${e.effector}`,
-      el("div", { class: "sub" }, `${e.kind} · pk ${e.pk.toFixed(2)} · $${Math.round(e.cost_usd).toLocaleString("en")}` +
+      el("div", { class: "sub" }, `${e.kind} · pk ${(e.pk ?? 0).toFixed(2)} · $${Math.round(e.cost_usd ?? 0).toLocaleString("en")}` +
         (e.decided_by ? ` · by ${e.decided_by}` : "")),
     );
     what.title = e.reason ? `${e.reason} — click to centre on T${e.track}` : `Centre on T${e.track}`;
