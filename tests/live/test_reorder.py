@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bastion.core.detections import K, Detections
+from bastion.core.detections import Detections, K
 from bastion.live.reorder import ReorderBuffer
 
 
@@ -78,3 +78,13 @@ def test_any_arrival_permutation_within_the_wait_releases_the_same_sequence(
     assert shuffled == in_order
     assert [r[0] for r in in_order] == sorted(r[0] for r in reports)
     assert len(in_order) == len(reports)  # none late: every delay is within the wait
+
+
+def test_a_sensor_bound_holds_its_reports_until_its_scan_completes() -> None:
+    buf = ReorderBuffer()
+    buf.push(dets([0.5, 1.5, 1.2], sensor=[0, 0, 1]))
+    r = buf.release(2.0, np.array([1.0, 2.0]))  # sensor 0's scan ended at 1.0
+    assert list(zip(r.t_s.tolist(), r.sensor.tolist(), strict=True)) == [(0.5, 0), (1.2, 1)]
+    assert buf.push(dets([1.1], sensor=[1])) == 1  # sensor 1 was released up to 2.0
+    assert buf.push(dets([1.1], sensor=[0])) == 0  # sensor 0 only up to 1.0
+    assert buf.release(2.0, np.array([2.0, 2.0])).t_s.tolist() == [1.1, 1.5]

@@ -39,7 +39,8 @@ class ReorderBuffer:
         self.max_held = max_held
         self._held: list[Detections] = []
         self._n = 0
-        self.released_until_s = -np.inf  # every report at or before this has been released
+        self.released_until_s = -np.inf  # the latest common release bound
+        self._rel = np.zeros(0)  # per sensor: its reports at or before this are released
         self.max_seen_s = -np.inf
         self.counters = {"reports": 0, "late": 0, "overflow": 0}
 
@@ -47,12 +48,21 @@ class ReorderBuffer:
     def held(self) -> int:
         return self._n
 
+    def _bound(self, sensor: np.ndarray) -> np.ndarray:
+        """Per report: the time at or before which its sensor's reports were released."""
+        rel = self._rel
+        if sensor.size and sensor.max() >= rel.size:
+            # sensors not seen yet were under the common bound
+            rel = self._rel = np.r_[rel, np.full(int(sensor.max()) + 1 - rel.size,
+                                                 self.released_until_s)]
+        return rel[sensor]
+
     def push(self, dets: Detections) -> int:
         """Take a batch; returns how many of its reports were late (and dropped)."""
         if dets.m == 0:
             return 0
         self.counters["reports"] += dets.m
-        ok = dets.t_s > self.released_until_s
+        ok = dets.t_s > self._bound(dets.sensor)
         late = int(dets.m - ok.sum())
         if late:
             self.counters["late"] += late
@@ -63,24 +73,37 @@ class ReorderBuffer:
             self.max_seen_s = max(self.max_seen_s, float(dets.t_s.max()))
         return late
 
-    def release(self, until_s: float) -> Detections:
-        """Every held report with ``t_s <= until_s`` in time order (plus, if more than
-        ``max_held`` are held, the oldest of the rest, counted as overflow)."""
+    def release(self, until_s: float, sensor_until: np.ndarray | None = None) -> Detections:
+        """Every held report with ``t_s <= until_s`` (and, with ``sensor_until`` (S,), at or
+        before its sensor's own bound, e.g. a radar's last completed scan) in time order;
+        plus, if more than ``max_held`` would stay held, the oldest of the rest (counted as
+        overflow)."""
+        S = 0 if sensor_until is None else sensor_until.size
+        if S > self._rel.size:
+            self._rel = np.r_[self._rel, np.full(S - self._rel.size, self.released_until_s)]
+        bound = np.full(self._rel.size, until_s)
+        if S:
+            bound[:S] = np.minimum(bound[:S], sensor_until)
+        self.released_until_s = max(self.released_until_s, until_s)
         if self._n == 0:
-            self.released_until_s = max(self.released_until_s, until_s)
+            self._rel = np.maximum(self._rel, bound)
             return Detections.empty()
         allr = _sorted(self._held)
-        k = int(np.searchsorted(allr.t_s, until_s, side="right"))
-        over = max(0, allr.m - k - self.max_held)
+        self._bound(allr.sensor)  # grows _rel for any sensor new to it
+        if bound.size < self._rel.size:
+            bound = np.r_[bound, np.full(self._rel.size - bound.size, until_s)]
+        due = allr.t_s <= bound[allr.sensor]
+        over = max(0, int((~due).sum()) - self.max_held)
         if over:
             self.counters["overflow"] += over
-            k += over
-        out = _rows(allr, np.arange(k))
-        rest = _rows(allr, np.arange(k, allr.m))
+            due[np.flatnonzero(~due)[:over]] = True  # the oldest of those still held
+        out = _rows(allr, np.flatnonzero(due))
+        rest = _rows(allr, np.flatnonzero(~due))
         self._held = [rest] if rest.m else []
         self._n = rest.m
-        hi = until_s if not over else max(until_s, float(out.t_s[-1]))
-        self.released_until_s = max(self.released_until_s, hi)
+        self._rel = np.maximum(self._rel, bound)
+        if out.m:  # (overflow can release past a bound)
+            np.maximum.at(self._rel, out.sensor, out.t_s)
         return out
 
 
