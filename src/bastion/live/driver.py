@@ -65,6 +65,7 @@ from bastion.live.picture import (
     site_json,
     threat_queue,
     tracks_json,
+    trails,
     utc_iso,
 )
 from bastion.live.reorder import ReorderBuffer
@@ -90,7 +91,6 @@ Assessment = Callable[[int, int, float], str | None]
 PROVENANCE_KEY = b"bastion.provenance"  # as outcome.report writes it
 # ASSUMED: the UI draws the last two minutes of a track (a fixed-wing drone flies ~4 km)
 HISTORY_S = 120.0
-_HISTORY_POINTS = 40  # at most this many points per trail (evenly thinned)
 _RESULTS = ("killed", "forced_down", "missed", "unknown")
 
 TRACK_SCHEMA = pa.schema([
@@ -511,7 +511,7 @@ class LiveDriver:
         t0 = self.t_s - HISTORY_S
         recs = [r for r in self._rec[-int(HISTORY_S / self.step_s) - 1:]
                 if r["t_s"].size and r["t_s"][0] >= t0]
-        return _history(self.frame, recs, ids)
+        return trails(self.frame, recs, ids)
 
     def site(self) -> dict[str, Any]:
         return site_json(self.sc, self.frame)
@@ -589,29 +589,6 @@ def _empty_rec() -> dict[str, NDArray[Any]]:
     return {"t_s": np.zeros(0), "id": np.zeros(0, np.int64), "status": np.zeros(0, np.int8),
             "x": np.zeros((0, 6)), "p_diag": np.zeros((0, 6)), "p_class": np.zeros((0, K)),
             "threat": np.zeros((0, 4))}
-
-
-def _history(frame: Frame, recs: list[dict[str, NDArray[Any]]], ids: NDArray[np.int64]
-             ) -> dict[int, list[list[float]]]:
-    """Trails of ``ids`` from per-step records (one vectorised pass, thinned)."""
-    if not recs or not ids.size:
-        return {}
-    rid = np.concatenate([r["id"] for r in recs])
-    xyz = np.concatenate([r["x"][:, :3] for r in recs])
-    keep = np.isin(rid, ids)
-    rid, xyz = rid[keep], xyz[keep]
-    if not rid.size:
-        return {}
-    lat, lon, _ = frame.to_geodetic(xyz)
-    order = np.argsort(rid, kind="stable")  # per id, in time order
-    rid, lat, lon = rid[order], lat[order], lon[order]
-    starts = np.flatnonzero(np.r_[True, rid[1:] != rid[:-1]])
-    ends = np.r_[starts[1:], rid.size]
-    out = {}
-    for s, e in zip(starts, ends, strict=True):
-        idx = np.unique(np.linspace(s, e - 1, min(e - s, _HISTORY_POINTS)).astype(np.int64))
-        out[int(rid[s])] = [[float(lat[i]), float(lon[i])] for i in idx]
-    return out
 
 
 def _with_provenance(table: pa.Table, prov: dict[str, Any]) -> pa.Table:

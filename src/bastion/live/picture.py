@@ -18,13 +18,22 @@ from bastion.core.detections import CLASSES
 from bastion.scenario.geo import Frame
 from bastion.scenario.schema import EOIR, IFF, Gun, Jammer, Missile, PassiveRF, Radar, Scenario
 
-__all__ = ["STATUS_NAMES", "engagement_json", "identity", "site_json", "tracks_json",
-           "utc_iso"]
+__all__ = [
+    "STATUS_NAMES",
+    "engagement_json",
+    "identity",
+    "site_json",
+    "threat_queue",
+    "tracks_json",
+    "trails",
+    "utc_iso",
+]
 
 STATUS_NAMES = ("tentative", "confirmed", "coasting")
 # ASSUMED: a track faster than this is a fixed-wing airframe (multirotors of the kind seen
 # in these raids cruise at 10-20 m/s, the fixed-wing ones at 25-50 m/s; DESIGN.md "Drones")
 FIXED_WING_ABOVE_MPS = 20.0
+HISTORY_POINTS = 40  # at most this many points per trail (evenly thinned)
 _IDENTITY = {"hostile_drone": "hostile", "bird": "neutral", "own_aircraft": "friend"}
 
 
@@ -135,3 +144,26 @@ def engagement_json(eid: int, track: int, effector: str, kind: str, state: str,
     return {"id": eid, "track": track, "effector": effector, "kind": kind, "state": state,
             "result": result or None, "pk": float(pk), "cost_usd": float(cost_usd),
             "reason": reason, "expires_in_s": expires_in_s, "decided_by": decided_by or None}
+
+
+def trails(frame: Frame, recs: list[dict[str, NDArray[Any]]], ids: NDArray[np.int64]
+             ) -> dict[int, list[list[float]]]:
+    """Trails of ``ids`` from per-step records (one vectorised pass, thinned)."""
+    if not recs or not ids.size:
+        return {}
+    rid = np.concatenate([r["id"] for r in recs])
+    xyz = np.concatenate([r["x"][:, :3] for r in recs])
+    keep = np.isin(rid, ids)
+    rid, xyz = rid[keep], xyz[keep]
+    if not rid.size:
+        return {}
+    lat, lon, _ = frame.to_geodetic(xyz)
+    order = np.argsort(rid, kind="stable")  # per id, in time order
+    rid, lat, lon = rid[order], lat[order], lon[order]
+    starts = np.flatnonzero(np.r_[True, rid[1:] != rid[:-1]])
+    ends = np.r_[starts[1:], rid.size]
+    out = {}
+    for s, e in zip(starts, ends, strict=True):
+        idx = np.unique(np.linspace(s, e - 1, min(e - s, HISTORY_POINTS)).astype(np.int64))
+        out[int(rid[s])] = [[float(lat[i]), float(lon[i])] for i in idx]
+    return out
