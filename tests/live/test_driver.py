@@ -55,9 +55,24 @@ def free_driver(rec: Recorded, **kw: Any) -> tuple[LiveDriver, Clock]:
     return drv, clock
 
 
-def test_same_reports_same_tracks_and_decisions_as_the_simulator(recorded: Recorded) -> None:
+@pytest.fixture(scope="module")
+def recorded_khmeimim() -> Recorded:
+    from bastion.scenario import load_scenario
+    from bastion.sim.engine import simulate
+
+    sc = with_overrides(load_scenario("khmeimim-2018"), {"doctrine.human_in_loop": False,
+                                                         "wind.speed_sigma_mps": 0.0})
+    return Recorded(sc, simulate(sc, 1, record=True, record_detections=True))
+
+
+@pytest.mark.parametrize("which", ["recorded", "recorded_khmeimim"])
+def test_same_reports_same_tracks_and_decisions_as_the_simulator(
+        which: str, request: pytest.FixtureRequest) -> None:
+    recorded: Recorded = request.getfixturevalue(which)
     sim = recorded.result
-    drv, clock = free_driver(recorded, reorder_wait_s=1.0)
+    tasks: list[tuple[str, int, dict[str, Any]]] = []
+    drv, clock = free_driver(recorded, reorder_wait_s=1.0,
+                             tasker=lambda n, e, s: tasks.append((n, e, s)))
     # every report arrives up to 0.9 s late, shuffled across sensors and scans
     feed(drv, clock, sim.detections, sim.t_end_s, jitter_s=0.9, seed=3)
     drv.run_until(sim.t_end_s)
@@ -86,6 +101,13 @@ def test_same_reports_same_tracks_and_decisions_as_the_simulator(recorded: Recor
                          e["effector"]) for e in kinds(drv, "proposed"))
     print(f"proposals: simulator {len(sim_props)}, live {len(live_props)}")
     assert sim_props and live_props == sim_props
+    # every shot and every jammer switch went to the tasker, by effector name
+    names = [e.name for e in recorded.scenario.effectors]
+    want = sorted((names[e["effector"]], e["kind"]) for e in drv.events().to_pylist()
+                  if e["kind"] in ("fired", "jammer_on", "jammer_off"))
+    got = sorted((n, {"fire": "fired"}.get(s["action"], s["action"])) for n, _, s in tasks
+                 if s["action"] != "cue")
+    assert got == want and any(k == "jammer_on" for _, k in want)
 
 
 def tight_driver(rec: Recorded, *, p_hostile_tight: float = 0.9, **kw: Any
@@ -204,6 +226,22 @@ def test_late_reports_are_counted_and_dropped(recorded: Recorded) -> None:
     with pytest.raises(ValueError):
         drv.submit(_bad_sensor(old), node="node-0")  # no sensor 99 in the scenario
     assert drv.counters["bad_messages"] == 1
+    future = rows(d, np.flatnonzero(d.t_s > 300.0)[:1])
+    future = type(future)(future.t_s + 2 * 86_400.0, *(getattr(future, f) for f in (
+        "sensor", "z", "R", "evidence", "truth", "group")))
+    with pytest.raises(ValueError, match="ahead"):
+        drv.submit(future, node="node-0")  # a bad clock must not drag the picture along
+    assert drv.counters["bad_messages"] == 2 and drv.t_s == 300.0
+
+
+def test_reports_from_before_the_session_are_late(recorded: Recorded) -> None:
+    d = recorded.result.detections
+    drv, clock = tight_driver(recorded)
+    first = rows(d, np.flatnonzero(d.t_s > 10.0)[:3])
+    before = type(first)(first.t_s - 1_000.0, *(getattr(first, f) for f in (
+        "sensor", "z", "R", "evidence", "truth", "group")))
+    drv.submit(before, node="node-0")
+    assert drv.counters["late"] == 3 and drv.buffer.held == 0
 
 
 def _bad_sensor(d: Any) -> Any:

@@ -91,6 +91,13 @@ Assessment = Callable[[int, int, float], str | None]
 PROVENANCE_KEY = b"bastion.provenance"  # as outcome.report writes it
 # ASSUMED: the UI draws the last two minutes of a track (a fixed-wing drone flies ~4 km)
 HISTORY_S = 120.0
+# ASSUMED: no feed runs more than a day ahead of the wall clock (a ×60 replay of a 24-hour
+# raid does not): a report stamped later is a bad clock, and would move the event-time
+# clock past every honest report
+MAX_AHEAD_S = 86_400.0
+# at most this many grid steps per tick(): a service catching up after a pause answers
+# requests in between (the next tick continues)
+MAX_STEPS_PER_TICK = 5_000
 _RESULTS = ("killed", "forced_down", "missed", "unknown")
 
 TRACK_SCHEMA = pa.schema([
@@ -177,6 +184,7 @@ class LiveDriver:
         self.wind = np.array([[w.speed_mps * math.sin(to), w.speed_mps * math.cos(to), 0.0]])
         self._sensor_setup()
         self.buffer = ReorderBuffer(max_held)
+        self.buffer.released_until_s = 0.0  # a report from before the session is late
         self.counters: dict[str, int] = {"reports": 0, "late": 0, "bad_messages": 0,
                                          "overflow": 0, "steps": 0, "tasker_errors": 0,
                                          "subscriber_errors": 0, "node_alerts": 0}
@@ -247,6 +255,10 @@ class LiveDriver:
             if not (np.isfinite(dets.t_s).all() and np.isfinite(dets.z).all()
                     and np.isfinite(dets.R).all()):
                 raise ValueError("a report with a non-finite time, position or covariance")
+            ahead = self.clock() - self.epoch_utc + MAX_AHEAD_S
+            if m and dets.t_s.max() > max(ahead, self.buffer.max_seen_s + MAX_AHEAD_S):
+                raise ValueError(f"a report stamped more than {MAX_AHEAD_S:g} s ahead of the "
+                                 "clock")
         except ValueError:
             self.counters["bad_messages"] += 1
             raise
@@ -292,9 +304,11 @@ class LiveDriver:
         if self.closed:
             return
         now = self.event_now_s()
-        while (self.n_steps + 1) * self.step_s <= now + 1e-9:
+        budget = MAX_STEPS_PER_TICK
+        while (self.n_steps + 1) * self.step_s <= now + 1e-9 and budget > 0:
             self._step((self.n_steps + 1) * self.step_s, self.n_steps * self.step_s)
             self.n_steps += 1
+            budget -= 1
         self._flush_events()
 
     def run_until(self, t_s: float) -> None:
