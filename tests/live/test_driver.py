@@ -236,7 +236,7 @@ def test_late_reports_are_counted_and_dropped(recorded: Recorded) -> None:
 
 def test_reports_from_before_the_session_are_late(recorded: Recorded) -> None:
     d = recorded.result.detections
-    drv, clock = tight_driver(recorded)
+    drv, _clock = tight_driver(recorded)
     first = rows(d, np.flatnonzero(d.t_s > 10.0)[:3])
     before = type(first)(first.t_s - 1_000.0, *(getattr(first, f) for f in (
         "sensor", "z", "R", "evidence", "truth", "group")))
