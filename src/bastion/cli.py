@@ -516,7 +516,11 @@ def _replay_source(log: str, scenario: str | None, replication: int | None,
             prov = summ["provenance"]
         except (OSError, ValueError, KeyError, TypeError):
             fail(f"{p}: neither a live session folder nor a `bastion run` output folder")
-        sc = load(scenario or str(prov.get("scenario", "")))
+        name = str(prov.get("scenario", ""))
+        if scenario is None and name not in builtin_names():
+            fail(f"{p}: ran scenario {name!r}, which is not a built-in: pass its file with "
+                 "--scenario FILE")
+        sc = load(scenario or name)
         if scenario_hash(sc) != prov.get("scenario_sha256"):
             fail(f"{p}: ran a scenario other than {sc.name!r} as loaded here (overrides?): "
                  "pass it with --scenario FILE")
