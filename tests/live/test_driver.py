@@ -12,12 +12,14 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bastion.core.events import read_events
 from bastion.live.driver import LiveDriver
 from bastion.outcome.gospa import gospa
 from bastion.scenario.load import with_overrides
-from tests.live.conftest import Clock, Recorded, feed, rows
+from tests.live.conftest import Clock, Recorded, feed, live_scenario, rows
 
 GOSPA_C_M = 500.0  # cut-off: a track farther than this from every truth is a false track
 
@@ -286,3 +288,24 @@ def test_the_picture_is_the_json_of_docs_live(recorded: Recorded, tmp_path: Path
     assert pq.read_table(out / "tracks.parquet").num_rows == drv.tracks_table().num_rows
     summ = json.loads((out / "summary.json").read_text())
     assert summ["provenance"]["mode"] == "live"
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 4), st.integers(-2, 9), st.floats(allow_nan=True, allow_infinity=True),
+       st.one_of(st.floats(-1e7, 1e7), st.just(float("nan"))), st.booleans())
+def test_submit_takes_a_batch_whole_or_refuses_it(m: int, sensor: int, t: float, x: float,
+                                                  bad_shape: bool) -> None:
+    from bastion.core.detections import K, Detections
+
+    drv = LiveDriver(live_scenario(), session_dir=None, clock=lambda: 0.0, epoch_utc=0.0)
+    R = np.tile(np.eye(3), (m, 1, 1)) if not bad_shape else np.zeros((m, 2, 2))
+    d = Detections(np.full(m, t), np.full(m, sensor), np.full((m, 3), x), R,
+                   np.zeros((m, K)), np.full(m, -1), np.zeros(m, np.int64))
+    try:
+        drv.submit(d, node="n")
+    except ValueError:
+        assert drv.counters["bad_messages"] == 1 and drv.buffer.held == 0
+        return
+    assert drv.counters["reports"] == m
+    assert drv.counters["late"] + drv.buffer.held == m
+    drv.run_until(10.0)  # and the stages take what was accepted
