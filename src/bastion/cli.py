@@ -1,4 +1,4 @@
-"""Command line: ``bastion run | validate | compare | scenarios``.
+"""Command line: ``bastion run | validate | compare | scenarios | report | replay``.
 
 Bad input (a scenario file, an option, an output folder) ends with one line naming the file,
 field and reason, and exit code 2 — never a traceback. ``main`` is the entry point: it turns
@@ -477,6 +477,90 @@ def query(
     for r in rows[:limit]:
         t.add_row(*[f"{v:.6g}" if isinstance(v, float) else str(v) for v in r])
     console.print(t)
+
+
+@app.command()
+def report(
+    session: Annotated[Path, typer.Argument(help="a live session folder (bastion serve)")],
+    out: Annotated[Path, typer.Option(help="output directory")] = Path("report"),
+) -> None:
+    """Write the analysis report of a live session to OUT, as `bastion run` does for a
+    simulation (summary.json, events.parquet, outcomes.parquet, report.html)."""
+    from bastion.outcome.report import write_report
+    from bastion.sim.montecarlo import from_session
+
+    try:
+        check_output_dir(out)
+        mc = from_session(session)
+        write_report(mc, out)
+    except (OutputError, ValueError) as exc:
+        fail(str(exc))
+    console.print(f"report: {out / 'report.html'}")
+
+
+def _replay_source(log: str, scenario: str | None, replication: int | None,
+                   seed: int | None, speed: float) -> Any:
+    """A Replay of a live session folder, a `bastion run` folder's representative
+    replication (re-simulated) or a scenario's replication (re-simulated)."""
+    from bastion.live.replay import Replay
+    from bastion.live.session import is_session
+    from bastion.scenario.load import scenario_hash
+    from bastion.sim.session import replication_tables
+
+    p = Path(log)
+    if p.is_dir() and is_session(p):
+        return Replay.from_session(p, speed=speed)
+    if p.is_dir():
+        try:
+            summ = json.loads((p / "summary.json").read_text(encoding="utf-8"))
+            prov = summ["provenance"]
+        except (OSError, ValueError, KeyError, TypeError):
+            fail(f"{p}: neither a live session folder nor a `bastion run` output folder")
+        name = str(prov.get("scenario", ""))
+        if scenario is None and name not in builtin_names():
+            fail(f"{p}: ran scenario {name!r}, which is not a built-in: pass its file with "
+                 "--scenario FILE")
+        sc = load(scenario or name)
+        if scenario_hash(sc) != prov.get("scenario_sha256"):
+            fail(f"{p}: ran a scenario other than {sc.name!r} as loaded here (overrides?): "
+                 "pass it with --scenario FILE")
+        rep = summ.get("representative_replication", 0) if replication is None else replication
+        seed = int(prov.get("seed", sc.seed)) if seed is None else seed
+    else:
+        sc = load(log)
+        rep = 0 if replication is None else replication
+    events, tracks, _ = replication_tables(sc, int(rep), seed)
+    return Replay(sc, events.filter(events.column("replication").to_numpy() == int(rep))
+                  if events.num_rows else events, tracks, speed=speed,
+                  source=f"{sc.name} replication {rep}")
+
+
+@app.command()
+def replay(
+    log: Annotated[str, typer.Argument(
+        help="a live session folder, a `bastion run` output folder (its representative "
+             "replication is re-simulated), or a scenario (built-in name or YAML)")],
+    speed: Annotated[float, typer.Option(min=1.0, max=60.0, help="×1 to ×60")] = 1.0,
+    print_: Annotated[bool, typer.Option(
+        "--print", help="print one line per second of session time")] = False,
+    scenario: Annotated[str | None, typer.Option(
+        help="the scenario a run folder ran, when it is not the built-in it names")] = None,
+    replication: Annotated[int | None, typer.Option(min=0, help="replication to replay")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, max=MAX_SEED,
+                                             help="overrides the seed")] = None,
+) -> None:
+    """Play a recorded session (or a simulated replication) at ×1–×60."""
+    if not print_:
+        fail("bastion replay shows the picture in the browser through the service; without "
+             "it, pass --print for one line per second of session time")
+    rp = _replay_source(log, scenario, replication, seed, speed)
+    t = 0.0
+    while True:
+        console.print(rp.summary_line(t), highlight=False, soft_wrap=True)
+        if t >= rp.t_end_s:
+            break
+        t = min(t + 1.0, rp.t_end_s)
+        time.sleep(1.0 / speed)
 
 
 @app.command()

@@ -184,3 +184,24 @@ def representative_replication(outcomes: pa.Table) -> int:
     sd[sd == 0] = 1.0
     d = np.sum(((m - m.mean(axis=0)) / sd) ** 2, axis=1)
     return int(outcomes.column("replication")[int(np.argmin(d))].as_py())
+
+
+def from_session(folder: Any) -> MonteCarloResult:
+    """A live session folder (``live/session.py``) as a one-replication result, so the
+    report code reads a live session exactly as a simulated run (its outcome figures come
+    from the same event log; there is no truth, so no trace for the map)."""
+    from bastion.live.session import read_session
+    from bastion.outcome.metrics import outcome_row
+
+    s = read_session(folder)
+    sc, ev = s.scenario, s.events
+    row = outcome_row(ev, sc)
+    cols = sorted(row)
+    table = pa.table({"replication": pa.array([0], pa.int32()),
+                      **{c: pa.array([row[c]], pa.float64()) for c in cols}})
+    prov = s.provenance
+    t_end = float(prov.get("t_end_s", 0.0))
+    rep = SimResult(sc.name, 0, sc.seed, row, ev, int(s.summary.get("counters", {})
+                                                       .get("steps", 0)), t_end)
+    return MonteCarloResult(sc, scenario_hash(sc), sc.seed, 1, table, ev, rep, t_end or 1.0,
+                            rep.steps, 1)

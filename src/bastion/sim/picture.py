@@ -102,6 +102,8 @@ class Picture:
         if blk.batch_key.max(initial=0) >= 52:
             scanned = None  # the tracker keeps 52 sensor bits per track: every step counts
         det = Detections.concat(batches)
+        if blk.recorded is not None and det.m:
+            blk.recorded.append(det)
         trk = self.tracker
         # A radar delivers a scan when it completes; its reports carry the times the beam
         # crossed each target, back to the scan's start. Every report up to the earliest
