@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from bastion.core.detections import Detections
 from bastion.core.events import EventLog
 from bastion.core.rng import RepStreams, Streams
 from bastion.outcome.metrics import outcome_row
@@ -74,6 +75,10 @@ class SimResult:
     trace: dict[str, NDArray[Any]] | None = None
     engagements: list[Engagement] = field(default_factory=list)
     shot_targets: dict[int, int] = field(default_factory=dict)  # engagement -> truth row
+    # with detections=True: every report the simulated sensors gave the tracker, in
+    # delivery order, and the simulated time each was delivered (bastion feed plays them)
+    detections: Detections | None = None
+    delivered_s: NDArray[np.float64] | None = None
 
     @property
     def shots_by_effector(self) -> dict[str, int]:
@@ -104,11 +109,13 @@ class _Block:
     and the C2 stages (tracker, decision stage, engagement book) with one group per
     replication."""
 
-    def __init__(self, sc: Scenario, reps: list[int], seed: int, record: bool) -> None:
+    def __init__(self, sc: Scenario, reps: list[int], seed: int, record: bool,
+                 detections: bool = False) -> None:
         if not reps or len(set(r % _SLOTS for r in reps)) != len(reps):
             raise ValueError(f"a block needs 1..{_SLOTS} replications with distinct "
                              f"indices modulo {_SLOTS}")
         self.sc, self.seed, self.record = sc, seed, record
+        self.keep_detections = detections
         self.frame = Frame(sc.origin)
         self.doctrine = sc.doctrine
         B = self.B = len(reps)
@@ -404,19 +411,25 @@ class _Block:
             rs.t, self.picture.trace(rs.b) if self.record else None, self.book.engagements(rs.b),
             {i: self.local_drone(k) if k < self.nd else int(self.row_local[k])
              for i, k in shots.items()})
+        if self.picture.det_log is not None:
+            rs.result.detections, rs.result.delivered_s = self.picture.detections(rs.b)
 
 
 def simulate_block(scenario: Scenario | str, replications: list[int], *,
-                   seed: int | None = None, record: bool = False) -> list[SimResult]:
+                   seed: int | None = None, record: bool = False,
+                   detections: bool = False) -> list[SimResult]:
     """Run replications in lock-step (at most 64, distinct modulo 64); results in order.
 
     Each result is identical to what :func:`simulate` gives for that replication alone.
     """
     sc = load_scenario(scenario) if isinstance(scenario, str) else scenario
-    return _Block(sc, list(replications), sc.seed if seed is None else seed, record).run()
+    return _Block(sc, list(replications), sc.seed if seed is None else seed, record,
+                  detections).run()
 
 
 def simulate(scenario: Scenario | str, replication: int = 0, *, seed: int | None = None,
-             record: bool = False) -> SimResult:
-    """Run one replication. ``seed`` defaults to the scenario's; ``record`` keeps a trace."""
-    return simulate_block(scenario, [replication], seed=seed, record=record)[0]
+             record: bool = False, detections: bool = False) -> SimResult:
+    """Run one replication. ``seed`` defaults to the scenario's; ``record`` keeps a trace;
+    ``detections`` keeps every sensor report (``SimResult.detections``)."""
+    return simulate_block(scenario, [replication], seed=seed, record=record,
+                          detections=detections)[0]
