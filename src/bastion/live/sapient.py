@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pymap3d
 from google.protobuf.message import Message
 from numpy.typing import NDArray
 from sapient_msg import proto_options_pb2 as _opts
 from sapient_msg.bsi_flex_335_v2_0 import (
     Alert,
     DetectionReport,
-    Error,
     Location,
     LocationCoordinateSystem,
     LocationDatum,
@@ -39,7 +39,6 @@ from sapient_msg.bsi_flex_335_v2_0 import (
     RangeBearingCoordinateSystem,
     RangeBearingDatum,
     Registration,
-    RegistrationAck,
     SapientMessage,
     StatusReport,
     Task,
@@ -47,15 +46,15 @@ from sapient_msg.bsi_flex_335_v2_0 import (
 )
 
 from bastion.core.convert import polar_to_enu
-from bastion.core.detections import CLASSES, Detections, K
+from bastion.core.detections import Detections, K
 
 __all__ = [
     "CLASS_NAMES",
     "HEADER",
     "MAX_FRAME_BYTES",
     "BadFrame",
-    "FrameDecoder",
     "Frame",
+    "FrameDecoder",
     "SapientError",
     "alert",
     "check_mandatory",
@@ -66,6 +65,7 @@ __all__ = [
     "evidence_from_classification",
     "frame",
     "from_timestamp_ns",
+    "ground_geodetic",
     "health_of",
     "location_to_enu",
     "node_uuid",
@@ -451,6 +451,19 @@ def _finite(name: str, *vals: float) -> None:
             raise SapientError("bad_value", f"{name} is {v}")
 
 
+def ground_geodetic(geo: Any, z_enu: NDArray[np.float64]) -> tuple[float, float, float]:
+    """(lat, lon, height) whose ``geo.to_enu`` is ``z_enu``: the inverse of the frame's
+    flat-terrain mapping. (``Frame.to_geodetic`` puts the point on the tangent plane, which
+    at 40 km from the origin is ~0.1 km above the ground the frame measures from, and so
+    ~1 m off horizontally; two fixed-point steps remove that.)"""
+    e, n, h = (float(v) for v in np.asarray(z_enu, float))
+    up = 0.0
+    for _ in range(3):
+        lat, lon, _a = pymap3d.enu2geodetic(e, n, up, geo.lat0, geo.lon0, 0.0)
+        up = float(pymap3d.geodetic2enu(lat, lon, 0.0, geo.lat0, geo.lon0, 0.0)[2])
+    return float(lat), float(lon), h
+
+
 def location_to_enu(loc: Location, geo: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """A ``Location`` → ENU (3,) and covariance (3, 3) in the frame ``geo``
     (``bastion.scenario.Frame``)."""
@@ -586,8 +599,7 @@ def detection_report_location(node_id: str, t_ns: int, report_id: str, object_id
     with covariance ``R`` (its diagonal is sent: the ICD has no correlations)."""
     msg = _report(node_id, t_ns, report_id, object_id)
     loc = msg.detection_report.location
-    lat, lon, h = geo.to_geodetic(np.asarray(z_enu, float))
-    lat, lon, h = float(lat), float(lon), float(h)
+    lat, lon, h = ground_geodetic(geo, z_enu)
     de, dn = _metres_per_rad(lat)
     sd = np.sqrt(np.maximum(np.diagonal(np.asarray(R, float)), 0.0))
     loc.x, loc.y, loc.z = lon, lat, h
