@@ -208,23 +208,25 @@ def _track(rec: Any) -> Track:
         sxy, salt)
 
 
-def decode_datagram(data: bytes) -> tuple[list[Plot | Track], list[str]]:
-    """A UDP datagram → (plots and tracks, reasons for what could not be used). Never
-    raises: anything the parser rejects is a reason."""
+def decode_datagram(data: bytes) -> tuple[list[Plot | Track], list[str], int]:
+    """A UDP datagram → (plots and tracks, reasons for what could not be used, datablocks
+    of other categories skipped, e.g. CAT034 sector messages). Never raises: anything the
+    parser rejects is a reason."""
     out: list[Plot | Track] = []
     bad: list[str] = []
+    skipped = 0
     try:
         blocks = RawDatablock.parse(Bits.from_bytes(data))
     except Exception as e:  # the library asserts on some malformed input
-        return out, [f"datagram: {type(e).__name__}"]
+        return out, [f"datagram: {type(e).__name__}"], 0
     if isinstance(blocks, ValueError):
-        return out, [f"datagram: {blocks}"]
+        return out, [f"datagram: {blocks}"], 0
     for db in blocks:
         try:
             cat = db.get_category()
             spec = {48: CAT048, 62: CAT062}.get(cat)
             if spec is None:
-                bad.append(f"category {cat} not read")
+                skipped += 1
                 continue
             recs = spec.cv_uap.parse(db.get_raw_records())
             if isinstance(recs, ValueError):
@@ -237,7 +239,7 @@ def decode_datagram(data: bytes) -> tuple[list[Plot | Track], list[str]]:
                     bad.append(f"CAT{cat:03d} record: {e}")
         except Exception as e:
             bad.append(f"datablock: {type(e).__name__}: {e}")
-    return out, bad
+    return out, bad, skipped
 
 
 class AsterixReader:
@@ -332,7 +334,7 @@ class AsterixEndpoint(asyncio.DatagramProtocol):
         self.sink = sink
         self.counters: dict[str, int] = {k: 0 for k in (
             "datagrams", "plots", "tracks", "reports", "bad_messages", "bad_datagrams",
-            "bad_records", "unknown_source", "bad_value", "rejected")}
+            "bad_records", "unknown_source", "bad_value", "rejected", "skipped_blocks")}
         self.transport: asyncio.DatagramTransport | None = None
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
@@ -356,7 +358,8 @@ class AsterixEndpoint(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         self.counters["datagrams"] += 1
-        items, bad = decode_datagram(data)
+        items, bad, skipped = decode_datagram(data)
+        self.counters["skipped_blocks"] += skipped
         if bad:
             self._bad("bad_datagrams" if not items else "bad_records", len(bad))
         for it in items:
