@@ -180,33 +180,45 @@ def _mandatory(opts: Any, ext: Any) -> bool:
     return bool(opts.HasExtension(ext) and opts.Extensions[ext].is_mandatory)
 
 
+_PLANS: dict[str, tuple[list[str], list[tuple[str, bool, bool]]]] = {}
+
+
+def _plan(desc: Any) -> tuple[list[str], list[tuple[str, bool, bool]]]:
+    """A message type's mandatory oneofs and (field, repeated, has presence), read from the
+    ICD's options once per type (reading options per message cost 0.2 ms a report)."""
+    plan = _PLANS.get(desc.full_name)
+    if plan is None:
+        oneofs = [o.name for o in desc.oneofs if _mandatory(o.GetOptions(), _opts.oneof_options)]
+        fields = [(f.name, f.is_repeated, f.has_presence) for f in desc.fields
+                  if _mandatory(f.GetOptions(), _opts.field_options)]
+        plan = _PLANS[desc.full_name] = (oneofs, fields)
+    return plan
+
+
 def check_mandatory(msg: Message, path: str = "") -> str | None:
     """The dotted path of the first mandatory field (the ICD's ``is_mandatory`` options)
     missing from ``msg`` or from any message inside it, or None. A mandatory repeated field
     needs at least one element; proto3 scalars without presence cannot be checked."""
-    desc = msg.DESCRIPTOR
-    for oneof in desc.oneofs:
-        if _mandatory(oneof.GetOptions(), _opts.oneof_options) and \
-                msg.WhichOneof(oneof.name) is None:
-            return f"{path}{oneof.name}"
-    for f in desc.fields:
-        name = f"{path}{f.name}"
-        repeated = f.is_repeated
-        if _mandatory(f.GetOptions(), _opts.field_options):
-            if repeated:
-                if len(getattr(msg, f.name)) == 0:
-                    return name
-            elif f.has_presence and not msg.HasField(f.name):
-                return name
+    oneofs, fields = _plan(msg.DESCRIPTOR)
+    for name in oneofs:
+        if msg.WhichOneof(name) is None:
+            return f"{path}{name}"
+    for name, repeated, presence in fields:
+        if repeated:
+            if len(getattr(msg, name)) == 0:
+                return f"{path}{name}"
+        elif presence and not msg.HasField(name):
+            return f"{path}{name}"
+    for f, value in msg.ListFields():  # only what is set: the C layer lists it
         if f.message_type is None or f.message_type.GetOptions().map_entry:
             continue
-        if repeated:
-            for i, sub in enumerate(getattr(msg, f.name)):
-                bad = check_mandatory(sub, f"{name}[{i}].")
+        if f.is_repeated:
+            for i, sub in enumerate(value):
+                bad = check_mandatory(sub, f"{path}{f.name}[{i}].")
                 if bad:
                     return bad
-        elif msg.HasField(f.name):
-            bad = check_mandatory(getattr(msg, f.name), f"{name}.")
+        else:
+            bad = check_mandatory(value, f"{path}{f.name}.")
             if bad:
                 return bad
     return None

@@ -144,6 +144,9 @@ class SapientServer:
         for j, e in enumerate(scenario.effectors):
             self._names[e.name] = (e.kind, -1, j, self.geo.point(e.position))
         self._conns: set[_Connection] = set()
+        # load the compiled polar conversion now, not on the first report (~0.3 s)
+        sp.range_bearing_to_enu(sp.RangeBearing(
+            range=1.0, azimuth=0.0, coordinate_system=1, datum=1), np.zeros(3))
         self._server: asyncio.Server | None = None
         self._seq = 0
 
