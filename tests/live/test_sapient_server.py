@@ -148,6 +148,8 @@ def _bad_messages(c: Client) -> list[tuple[str, bytes]]:
     nan_range = c.polar(1.0)
     nan_range.detection_report.range_bearing.range = math.nan
     stranger = Client("radar-impostor").polar(1.0)
+    far_future = c.polar(1.0)
+    far_future.timestamp.seconds += 10**9
     ack = sp.registration_ack(c.node_id, EPOCH_NS, True)
     body = b"\xff\xff\xff\xff garbage"
     return [
@@ -156,6 +158,7 @@ def _bad_messages(c: Client) -> list[tuple[str, bytes]]:
         ("missing_field", sp.frame(no_stamp)),
         ("missing_field", sp.frame(no_location)),
         ("bad_value", sp.frame(nan_range)),
+        ("bad_value", sp.frame(far_future)),
         ("unknown_node", sp.frame(stranger)),
         ("unexpected", sp.frame(ack)),
     ]

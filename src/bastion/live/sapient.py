@@ -75,6 +75,7 @@ __all__ = [
     "registration",
     "registration_ack",
     "report_to_detections",
+    "session_time_s",
     "status_report",
     "task",
     "task_ack",
@@ -248,6 +249,22 @@ def _stamp(msg: SapientMessage, t_ns: int, node_id: str) -> SapientMessage:
 
 def from_timestamp_ns(msg: SapientMessage) -> int:
     return int(msg.timestamp.seconds) * 1_000_000_000 + int(msg.timestamp.nanos)
+
+
+# ASSUMED: a report stamped more than 30 days from the session epoch is a bad clock, not a
+# report (a session lasts hours; a feed at ×N runs ahead of the wall clock by hours at most).
+MAX_CLOCK_OFFSET_S = 30 * 86_400.0
+
+
+def session_time_s(msg: SapientMessage, epoch_ns: int) -> float:
+    """The message's timestamp as session seconds; :class:`SapientError` (bad_value) for an
+    invalid timestamp or one implausibly far from the epoch."""
+    if not 0 <= msg.timestamp.nanos < 1_000_000_000:
+        raise SapientError("bad_value", f"timestamp nanos {msg.timestamp.nanos} not in 0..1e9")
+    t_s = (from_timestamp_ns(msg) - epoch_ns) / 1e9
+    if abs(t_s) > MAX_CLOCK_OFFSET_S:
+        raise SapientError("bad_value", f"timestamp {t_s:.0f} s from the session epoch")
+    return t_s
 
 
 # ---------------------------------------------------------------------------- builders
@@ -556,7 +573,7 @@ def report_to_detections(msg: SapientMessage, *, sensor: int,
     else:
         z, R = range_bearing_to_enu(rep.range_bearing, node_enu)
     ev = evidence_from_classification(_classes_of(rep))
-    t_s = (from_timestamp_ns(msg) - epoch_ns) / 1e9
+    t_s = session_time_s(msg, epoch_ns)
     return Detections(np.array([t_s]), np.array([sensor], np.int64), z.reshape(1, 3),
                       R.reshape(1, 3, 3), ev.reshape(1, K), np.array([-1], np.int64),
                       np.array([0], np.int64))

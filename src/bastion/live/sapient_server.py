@@ -180,7 +180,7 @@ class SapientServer:
         return sp.ulid(self._now_ns() // 1_000_000, self._seq)
 
     def _t_s(self, msg: sp.SapientMessage) -> float:
-        return (sp.from_timestamp_ns(msg) - self.epoch_ns) / 1e9
+        return sp.session_time_s(msg, self.epoch_ns)
 
     def _bad(self, conn: _Connection, reason: str, detail: str, raw: bytes,
              sender: str | None) -> None:
