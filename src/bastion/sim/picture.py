@@ -156,13 +156,16 @@ class Picture:
 
     def detections(self, b: int) -> tuple[Detections, NDArray[np.float64]]:
         """Replication ``b``'s kept reports in delivery order, and each one's delivery
-        time."""
+        time; ``truth`` is the row in the replication's own world (as when it runs alone)."""
         parts, when = [], []
+        local = self.blk.row_local
         for t1, det in self.det_log or []:
             rows = np.flatnonzero(det.group == b)
             if rows.size:
+                tr = det.truth[rows]
+                tr = np.where(tr >= 0, local[np.maximum(tr, 0)], -1)
                 parts.append(Detections(det.t_s[rows], det.sensor[rows], det.z[rows],
-                                        det.R[rows], det.evidence[rows], det.truth[rows],
+                                        det.R[rows], det.evidence[rows], tr,
                                         np.zeros(rows.size, np.int64)))
                 when.append(np.full(rows.size, t1))
         if not parts:
