@@ -89,7 +89,7 @@ async def clients(port: int, nodes: int, rate: float, duration_s: float, sc: Sce
     dec = sp.FrameDecoder()
     for r, _, _ in conns:  # every node registered before the load starts
         got = dec.feed(await r.read(4096))
-        assert got and isinstance(got[0], sp.Frame) and \
+        assert got and isinstance(got[0], sp.GoodFrame) and \
             got[0].message.registration_ack.acceptance
     sent = 0
     period = 1.0 / rate

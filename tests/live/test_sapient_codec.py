@@ -37,7 +37,7 @@ def test_frames_split_anywhere_decode_the_same() -> None:
         dec = sp.FrameDecoder()
         got = dec.feed(stream[:cut]) + dec.feed(stream[cut:])
         assert [f.message.detection_report.report_id for f in got
-                if isinstance(f, sp.Frame)] == [sp.ulid(1, i) for i in range(5)]
+                if isinstance(f, sp.GoodFrame)] == [sp.ulid(1, i) for i in range(5)]
 
 
 def test_mandatory_fields_are_the_icds() -> None:
@@ -180,7 +180,7 @@ def test_fuzz_connection_never_raises_and_answers_every_bad_message(parts: list[
     for p in parts:
         conn.data_received(p)
     replies = [f.message for f in sp.FrameDecoder().feed(bytes(tr.out))
-               if isinstance(f, sp.Frame)]
+               if isinstance(f, sp.GoodFrame)]
     errors = [m for m in replies if sp.content_kind(m) == "error"]
     assert len(errors) == srv.counters["bad_messages"]
     assert srv.counters["bad_messages"] == sum(srv.counters[r] for r in BAD_REASONS)

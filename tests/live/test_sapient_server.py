@@ -28,7 +28,7 @@ class Client:
         self.name = name
         self.node_id = sp.node_uuid(name, "test")
         self.dec = sp.FrameDecoder()
-        self.inbox: list[sp.Frame | sp.BadFrame] = []
+        self.inbox: list[sp.GoodFrame | sp.BadFrame] = []
 
     async def open(self, port: int) -> Client:
         self.reader, self.writer = await asyncio.open_connection("127.0.0.1", port)
@@ -38,14 +38,14 @@ class Client:
         self.writer.write(data if isinstance(data, bytes) else sp.frame(data))
         await self.writer.drain()
 
-    async def recv(self, timeout_s: float = 5.0) -> sp.Frame:
+    async def recv(self, timeout_s: float = 5.0) -> sp.GoodFrame:
         while not self.inbox:
             data = await asyncio.wait_for(self.reader.read(65536), timeout_s)
             if not data:
                 raise ConnectionError("closed")
             self.inbox += self.dec.feed(data)
         item = self.inbox.pop(0)
-        assert isinstance(item, sp.Frame), item
+        assert isinstance(item, sp.GoodFrame), item
         return item
 
     async def register(self, kind: str = "radar") -> sp.SapientMessage:

@@ -53,8 +53,8 @@ __all__ = [
     "HEADER",
     "MAX_FRAME_BYTES",
     "BadFrame",
-    "Frame",
     "FrameDecoder",
+    "GoodFrame",
     "SapientError",
     "alert",
     "check_mandatory",
@@ -100,7 +100,7 @@ class SapientError(ValueError):
 
 # ---------------------------------------------------------------------------- framing
 @dataclass(frozen=True, slots=True)
-class Frame:
+class GoodFrame:
     """One well-framed, parsed and checked message, with its bytes (for an Error reply)."""
 
     message: SapientMessage
@@ -124,7 +124,7 @@ def frame(msg: SapientMessage) -> bytes:
 
 class FrameDecoder:
     """Incremental decoder: :meth:`feed` bytes as they arrive, get back every complete
-    frame, each a :class:`Frame` or a :class:`BadFrame`. After a fatal bad frame (a length
+    frame, each a :class:`GoodFrame` or a :class:`BadFrame`. After a fatal bad frame (a length
     beyond ``max_bytes``) the decoder stops: the connection must be closed."""
 
     def __init__(self, max_bytes: int = MAX_FRAME_BYTES) -> None:
@@ -132,12 +132,12 @@ class FrameDecoder:
         self._buf = bytearray()
         self.dead = False
 
-    def feed(self, data: bytes) -> list[Frame | BadFrame]:
+    def feed(self, data: bytes) -> list[GoodFrame | BadFrame]:
         if self.dead:
             return []
         buf = self._buf
         buf += data
-        out: list[Frame | BadFrame] = []
+        out: list[GoodFrame | BadFrame] = []
         pos = 0
         while len(buf) - pos >= 4:
             (n,) = HEADER.unpack_from(buf, pos)
@@ -156,7 +156,7 @@ class FrameDecoder:
             raw = bytes(buf[pos + 4:pos + 4 + n])
             pos += 4 + n
             try:
-                out.append(Frame(parse_message(raw), raw))
+                out.append(GoodFrame(parse_message(raw), raw))
             except SapientError as e:
                 out.append(BadFrame(e.reason, e.detail, raw))
         del buf[:pos]

@@ -196,7 +196,7 @@ class SapientServer:
         conn.send(reply)
 
     # ------------------------------------------------------------------ messages
-    def _handle(self, conn: _Connection, item: sp.Frame) -> None:
+    def _handle(self, conn: _Connection, item: sp.GoodFrame) -> None:
         msg = item.message
         kind = sp.content_kind(msg)
         if kind == "registration":

@@ -115,7 +115,7 @@ class _Node:
                     self.ack.set_exception(FeedError(f"node {self.name}: connection closed"))
                 return
             for f in dec.feed(data):
-                if not isinstance(f, sp.Frame):
+                if not isinstance(f, sp.GoodFrame):
                     continue
                 msg = f.message
                 kind = sp.content_kind(msg)
