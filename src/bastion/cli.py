@@ -1,4 +1,4 @@
-"""Command line: ``bastion run | validate | compare | scenarios | report | replay``.
+"""Command line: ``bastion run | validate | compare | sweep | scenarios | report | replay | feed``.
 
 Bad input (a scenario file, an option, an output folder) ends with one line naming the file,
 field and reason, and exit code 2 — never a traceback. ``main`` is the entry point: it turns
@@ -114,10 +114,10 @@ class _Plain:
     """Progress as plain lines when stderr is not a terminal (a log, CI, a pipe): a line at
     most every 10 s and at the end, so a long run is never silent."""
 
-    def __init__(self, label: str, total: int) -> None:
-        self.label, self.total, self.done = label, total, 0
+    def __init__(self, label: str, total: int, unit: str = "replications") -> None:
+        self.label, self.total, self.done, self.unit = label, total, 0, unit
         self.t0 = self.last = time.monotonic()
-        print(f"{label}: 0/{total} replications", file=sys.stderr, flush=True)
+        print(f"{label}: 0/{total} {unit}", file=sys.stderr, flush=True)
 
     def advance(self, k: int) -> None:
         self.done += k
@@ -127,7 +127,7 @@ class _Plain:
             rate = self.done / max(now - self.t0, 1e-9)
             left = (self.total - self.done) / rate if rate > 0 else math.inf
             eta = f", about {left:.0f} s left" if self.done < self.total else ""
-            print(f"{self.label}: {self.done}/{self.total} replications, "
+            print(f"{self.label}: {self.done}/{self.total} {self.unit}, "
                   f"{now - self.t0:.0f} s{eta}", file=sys.stderr, flush=True)
 
 
@@ -147,10 +147,11 @@ def make_executor(workers: int, runs: int, scheduler: str | None) -> Any:
         fail(str(exc))
 
 
-def progress_bar(label: str, total: int, work: Callable[[Callable[[int], None]], Any]) -> Any:
+def progress_bar(label: str, total: int, work: Callable[[Callable[[int], None]], Any],
+                 unit: str = "replications") -> Any:
     """Run ``work(advance)`` under a progress bar (plain lines when not on a terminal)."""
     if not sys.stderr.isatty():
-        return work(_Plain(label, total).advance)
+        return work(_Plain(label, total, unit).advance)
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
                   console=err, transient=False) as prog:
@@ -561,6 +562,54 @@ def replay(
             break
         t = min(t + 1.0, rp.t_end_s)
         time.sleep(1.0 / speed)
+def feed(
+    scenario: Annotated[str, typer.Argument(help="built-in name or YAML file")] = "khmeimim-2018",
+    to: Annotated[str, typer.Option("--to", help="SAPIENT server HOST:PORT")] = "127.0.0.1:8001",
+    speed: Annotated[float, typer.Option(
+        min=0.01, max=10_000.0, help="simulated seconds per wall-clock second")] = 1.0,
+    seed: Annotated[int | None, typer.Option(
+        min=0, max=MAX_SEED, help="overrides the scenario's seed")] = None,
+    replication: Annotated[int, typer.Option(min=0, max=MAX_RUNS,
+                                             help="which replication to play")] = 0,
+    asterix: Annotated[str | None, typer.Option(
+        "--asterix", help="send radar plots as ASTERIX CAT048 to this UDP HOST:PORT")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="override a field: PATH=VALUE (repeatable)")] = None,
+) -> None:
+    """Play one simulated replication's sensors as SAPIENT nodes into a live C2 (`bastion
+    serve`): one TCP connection per sensor and effector, reports at wall-clock pace x SPEED.
+    """
+    import asyncio
+
+    from bastion.sim.feed import FeedError, parse_address, plan, play
+
+    sc = load(scenario, set_)
+    try:
+        host, port = parse_address(to, "--to")
+        ax_to = parse_address(asterix, "--asterix") if asterix else None
+    except ValueError as exc:
+        fail(str(exc))
+    err.print(f"simulating {sc.name} replication {replication} ...", highlight=False)
+    p = plan(sc, replication, seed)
+    err.print(f"{p.detections.m:,} reports over {p.t_end_s:,.0f} s simulated; playing at "
+              f"x{speed:g} (about {p.t_end_s / speed:,.0f} s) to {host}:{port}"
+              + (f", radar plots as ASTERIX to {ax_to[0]}:{ax_to[1]}" if ax_to else ""),
+              highlight=False)
+
+    def work(advance: Callable[[int], None]) -> Any:
+        return asyncio.run(play(p, host, port, speed=speed, asterix_to=ax_to,
+                                progress=advance))
+
+    try:
+        st = progress_bar("feed", p.detections.m, work, "reports")
+    except FeedError as exc:
+        fail(str(exc))
+    console.print(f"sent {st.reports:,} SAPIENT reports, {st.asterix_plots:,} ASTERIX plots, "
+                  f"{st.status_reports:,} status reports from {st.registrations} nodes in "
+                  f"{st.wall_s:,.1f} s; {st.tasks_acked} tasks acknowledged; "
+                  f"{st.errors} error replies")
+    for t in st.error_texts:
+        note(f"error reply: {t}")
 
 
 @app.command()

@@ -64,7 +64,7 @@ def recorded_khmeimim() -> Recorded:
 
     sc = with_overrides(load_scenario("khmeimim-2018"), {"doctrine.human_in_loop": False,
                                                          "wind.speed_sigma_mps": 0.0})
-    return Recorded(sc, simulate(sc, 1, record=True, record_detections=True))
+    return Recorded(sc, simulate(sc, 1, record=True, detections=True))
 
 
 @pytest.mark.parametrize("which", ["recorded", "recorded_khmeimim"])
@@ -295,7 +295,7 @@ def test_the_picture_is_the_json_of_docs_live(recorded: Recorded, tmp_path: Path
        st.one_of(st.floats(-1e7, 1e7), st.just(float("nan"))), st.booleans())
 def test_submit_takes_a_batch_whole_or_refuses_it(m: int, sensor: int, t: float, x: float,
                                                   bad_shape: bool) -> None:
-    from bastion.core.detections import K, Detections
+    from bastion.core.detections import Detections, K
 
     drv = LiveDriver(live_scenario(), session_dir=None, clock=lambda: 0.0, epoch_utc=0.0)
     R = np.tile(np.eye(3), (m, 1, 1)) if not bad_shape else np.zeros((m, 2, 2))

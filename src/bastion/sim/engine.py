@@ -75,8 +75,10 @@ class SimResult:
     trace: dict[str, NDArray[Any]] | None = None
     engagements: list[Engagement] = field(default_factory=list)
     shot_targets: dict[int, int] = field(default_factory=dict)  # engagement -> truth row
-    # with record_detections: every report the sensors produced (group 0), in time order
+    # with detections=True: every report the simulated sensors gave the tracker, in
+    # delivery order, and the simulated time each was delivered (bastion feed plays them)
     detections: Detections | None = None
+    delivered_s: NDArray[np.float64] | None = None
 
     @property
     def shots_by_effector(self) -> dict[str, int]:
@@ -108,13 +110,12 @@ class _Block:
     replication."""
 
     def __init__(self, sc: Scenario, reps: list[int], seed: int, record: bool,
-                 record_detections: bool = False) -> None:
+                 detections: bool = False) -> None:
         if not reps or len(set(r % _SLOTS for r in reps)) != len(reps):
             raise ValueError(f"a block needs 1..{_SLOTS} replications with distinct "
                              f"indices modulo {_SLOTS}")
         self.sc, self.seed, self.record = sc, seed, record
-        # every tick's reports, kept for SimResult.detections (a live driver's test input)
-        self.recorded: list[Detections] | None = [] if record_detections else None
+        self.keep_detections = detections
         self.frame = Frame(sc.origin)
         self.doctrine = sc.doctrine
         B = self.B = len(reps)
@@ -409,32 +410,26 @@ class _Block:
             self.sc.name, rs.rep, self.seed, outcome_row(events, self.sc), events, rs.steps,
             rs.t, self.picture.trace(rs.b) if self.record else None, self.book.engagements(rs.b),
             {i: self.local_drone(k) if k < self.nd else int(self.row_local[k])
-             for i, k in shots.items()}, self._detections_of(rs.b))
-
-    def _detections_of(self, b: int) -> Detections | None:
-        if self.recorded is None:
-            return None
-        d = Detections.concat([Detections(*(getattr(x, f)[x.group == b] for f in (
-            "t_s", "sensor", "z", "R", "evidence", "truth", "group"))) for x in self.recorded])
-        return Detections(d.t_s, d.sensor, d.z, d.R, d.evidence, d.truth,
-                          np.zeros(d.m, np.int64))
+             for i, k in shots.items()})
+        if self.picture.det_log is not None:
+            rs.result.detections, rs.result.delivered_s = self.picture.detections(rs.b)
 
 
 def simulate_block(scenario: Scenario | str, replications: list[int], *,
                    seed: int | None = None, record: bool = False,
-                   record_detections: bool = False) -> list[SimResult]:
+                   detections: bool = False) -> list[SimResult]:
     """Run replications in lock-step (at most 64, distinct modulo 64); results in order.
 
     Each result is identical to what :func:`simulate` gives for that replication alone.
     """
     sc = load_scenario(scenario) if isinstance(scenario, str) else scenario
     return _Block(sc, list(replications), sc.seed if seed is None else seed, record,
-                  record_detections).run()
+                  detections).run()
 
 
 def simulate(scenario: Scenario | str, replication: int = 0, *, seed: int | None = None,
-             record: bool = False, record_detections: bool = False) -> SimResult:
+             record: bool = False, detections: bool = False) -> SimResult:
     """Run one replication. ``seed`` defaults to the scenario's; ``record`` keeps a trace;
-    ``record_detections`` keeps every sensor report in ``SimResult.detections``."""
+    ``detections`` keeps every sensor report (``SimResult.detections``)."""
     return simulate_block(scenario, [replication], seed=seed, record=record,
-                          record_detections=record_detections)[0]
+                          detections=detections)[0]

@@ -39,6 +39,9 @@ class Picture:
         self.truth = TrackMemory(-1, np.int64)  # truth row a track last followed
         self.n_tracks = np.zeros(blk.B, np.int64)  # track numbers handed out per replication
         self.trace_rows: list[list[tuple[NDArray[Any], ...]]] = [[] for _ in range(blk.B)]
+        # (delivery time, batch) of every step's reports, kept only when asked (bastion feed)
+        self.det_log: list[tuple[float, Detections]] | None = (
+            [] if getattr(blk, "keep_detections", False) else None)
 
     # ------------------------------------------------------------------ track port
     def state_at(self, track_key: int, t_s: float
@@ -102,8 +105,8 @@ class Picture:
         if blk.batch_key.max(initial=0) >= 52:
             scanned = None  # the tracker keeps 52 sensor bits per track: every step counts
         det = Detections.concat(batches)
-        if blk.recorded is not None and det.m:
-            blk.recorded.append(det)
+        if self.det_log is not None and det.m:
+            self.det_log.append((t1, det))
         trk = self.tracker
         # A radar delivers a scan when it completes; its reports carry the times the beam
         # crossed each target, back to the scan's start. Every report up to the earliest
@@ -150,6 +153,26 @@ class Picture:
                     blk.t_detect[k] = tk
                     blk.reps[int(blk.row_block[k])].log.add(
                         tk, "detected", drone=blk.local_drone(int(k)), xyz=blk.air.pos[k])
+
+    def detections(self, b: int) -> tuple[Detections, NDArray[np.float64]]:
+        """Replication ``b``'s kept reports in delivery order, and each one's delivery
+        time; ``truth`` is the row in the replication's own world (as when it runs alone)."""
+        parts, when = [], []
+        local = self.blk.row_local
+        for t1, det in self.det_log or []:
+            rows = np.flatnonzero(det.group == b)
+            if rows.size:
+                tr = det.truth[rows]
+                tr = np.where(tr >= 0, local[np.maximum(tr, 0)], -1)
+                parts.append(Detections(det.t_s[rows], det.sensor[rows], det.z[rows],
+                                        det.R[rows], det.evidence[rows], tr,
+                                        np.zeros(rows.size, np.int64)))
+                when.append(np.full(rows.size, t1))
+        if not parts:
+            return Detections.empty(), np.zeros(0)
+        out = Detections(*(np.concatenate([getattr(p, f) for p in parts]) for f in
+                           ("t_s", "sensor", "z", "R", "evidence", "truth", "group")))
+        return out, np.concatenate(when)
 
     # ------------------------------------------------------------------ trace (for the map)
     def record(self, t: float, step_b: NDArray[np.bool_]) -> None:

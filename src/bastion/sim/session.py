@@ -1,6 +1,6 @@
 """A simulated replication as the tables a live session records, for replay.
 
-The replication's sensor reports (``simulate(record_detections=True)``) are played through a
+The replication's sensor reports (``simulate(detections=True)``) are played through a
 live driver, whose tracks are then the simulator's own (same reports, same tracker, same
 steps: ``tests/live/test_driver.py``); tracks the simulator's kill assessment dropped are
 dropped at the same step. The events are the simulator's (its decisions, and the truth's
@@ -23,7 +23,7 @@ __all__ = ["replication_tables"]
 def replication_tables(sc: Scenario, replication: int = 0, seed: int | None = None
                        ) -> tuple[pa.Table, pa.Table, float]:
     """(events, tracks, end time s) of one simulated replication."""
-    r = simulate(sc, replication, seed=seed, record_detections=True)
+    r = simulate(sc, replication, seed=seed, detections=True)
     d = r.detections
     assert d is not None
     # automatic mode: the stage rates every track as a live one would; its own engagements
