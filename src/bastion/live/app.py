@@ -40,6 +40,7 @@ WEB_DIST = Path(__file__).parent / "web_dist"
 MAX_ENGAGEMENT_ID = 2**53  # JSON numbers are exact to here
 MAX_EVENTS_QUEUED = 1000  # per WebSocket client; a client further behind loses the oldest
 _DECIDED = ("approved", "firing", "assessed")
+EngagementId = Annotated[int, PathParam(ge=0, le=MAX_ENGAGEMENT_ID)]
 
 
 class Driver(Protocol):
@@ -289,7 +290,6 @@ def create_app(driver: Driver, db_path: Path | str, *, static_dir: Path | None =
     driver.subscribe(hub.event)
 
     viewer, operator, commander = (Depends(require(r)) for r in ROLES)
-    EngagementId = Annotated[int, PathParam(ge=0, le=MAX_ENGAGEMENT_ID)]
 
     @app.post("/api/login")
     async def login(body: Login, request: Request, response: Response) -> dict[str, str]:
