@@ -110,8 +110,9 @@ def verify(path: Path | str) -> Verdict:
         for seq, t, who, action, target, detail, p, h in cur:
             bad = _check(seq, t, who, action, target, detail, p, h, prev, expect)
             if bad:
-                return Verdict(False, n, prev, seq if isinstance(seq, int) else expect, bad,
-                               triggers)
+                # a missing record is named by its own seq, any other by the row's
+                at = seq if isinstance(seq, int) and seq <= expect else expect
+                return Verdict(False, n, prev, at, bad, triggers)
             prev, expect, n = str(h), seq + 1, n + 1
         return Verdict(True, n, prev, triggers=triggers)
     except sqlite3.Error as exc:
