@@ -266,3 +266,25 @@ def test_static_ui_or_build_hint(tmp_path) -> None:
         assert httpx.get(s.url + "/api/picture").status_code == 401  # the API stays gated
     finally:
         s.served.stop()
+
+
+def test_non_finite_numbers_become_null(tmp_path) -> None:
+    class Infinite(FakeDriver):
+        def snapshot(self):
+            pic = super().snapshot()
+            pic["tracks"][0]["threat"]["ttg_s"] = float("inf")
+            pic["engagements"][0]["pk"] = float("nan")
+            return pic
+
+    s = start_site(tmp_path, Infinite(), static_dir=None)
+    try:
+        with s.client("cora") as c:
+            r = c.get("/api/picture")
+            assert r.status_code == 200 and "Infinity" not in r.text and "NaN" not in r.text
+            assert r.json()["tracks"][0]["threat"]["ttg_s"] is None
+            assert c.post("/api/engagements/1/approve").status_code == 200
+            rec = next(x for x in c.get("/api/audit").json() if x["action"] == "approve")
+            assert rec["detail"]["pk"] is None
+    finally:
+        s.served.stop()
+    assert verify(s.db_path).ok

@@ -11,7 +11,6 @@ never lost, and one that was refused (403) changes nothing but is itself a recor
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import deque
@@ -24,15 +23,19 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, WebSocket
 from fastapi import Path as PathParam
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect
 
 from bastion.live.audit import AuditLog
 from bastion.live.auth import COOKIE, ROLES, SESSION_TTL_S, User, Users, require
 from bastion.live.db import Database
+from bastion.live.jsontext import to_json
 
 log = logging.getLogger("bastion.live")
 
@@ -53,6 +56,10 @@ class Driver(Protocol):
     def set_weapons_control(self, mode: str, who: str) -> None: ...
     def subscribe(self, fn: Callable[[dict[str, Any]], None]) -> None: ...
     def close(self) -> Path | None: ...
+
+
+def _json(x: Any) -> Response:
+    return Response(to_json(x), media_type="application/json")
 
 
 class Login(BaseModel):
@@ -138,7 +145,7 @@ class Hub:
         self.events_dropped = 0
 
     def picture(self, data: dict[str, Any]) -> None:
-        text = json.dumps({"type": "picture", "data": data}, default=str)
+        text = to_json({"type": "picture", "data": data})
         for c in self.clients:
             c.picture = text
             c.wake.set()
@@ -148,7 +155,7 @@ class Hub:
         loop = self.loop
         if loop is None:
             return
-        text = json.dumps({"type": "event", "data": ev}, default=str)
+        text = to_json({"type": "event", "data": ev})
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -289,6 +296,23 @@ def create_app(driver: Driver, db_path: Path | str, *, static_dir: Path | None =
     app.add_middleware(SessionGate, users=users)
     driver.subscribe(hub.event)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400:  # FastAPI's "error parsing the body" (not UTF-8 JSON):
+            # the same answer as any other malformed JSON, so a client sees one kind
+            return JSONResponse({"detail": [{"type": "json_invalid", "loc": ["body"],
+                                             "msg": "the body is not valid JSON"}]}, 422)
+        return await http_exception_handler(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's own answer echoes the input: a password back into a response (and a
+        # log), and a non-standard Infinity that then fails to encode (a 500). Say where
+        # and what, never the value.
+        errors = [{"type": str(e.get("type", "")), "loc": [str(x) for x in e.get("loc", ())],
+                   "msg": str(e.get("msg", ""))} for e in exc.errors()]
+        return JSONResponse({"detail": errors}, 422)
+
     viewer, operator, commander = (Depends(require(r)) for r in ROLES)
 
     @app.post("/api/login")
@@ -322,12 +346,12 @@ def create_app(driver: Driver, db_path: Path | str, *, static_dir: Path | None =
         return {"username": user.name, "role": user.role}
 
     @app.get("/api/site")
-    async def site(user: User = viewer) -> dict[str, Any]:
-        return driver.site()
+    async def site(user: User = viewer) -> Response:
+        return _json(driver.site())
 
     @app.get("/api/picture")
-    async def picture(user: User = viewer) -> dict[str, Any]:
-        return driver.snapshot()
+    async def picture(user: User = viewer) -> Response:
+        return _json(driver.snapshot())
 
     def decide(eid: int, approve: bool, user: User) -> dict[str, Any]:
         action = "approve" if approve else "reject"
@@ -352,12 +376,12 @@ def create_app(driver: Driver, db_path: Path | str, *, static_dir: Path | None =
         return result
 
     @app.post("/api/engagements/{eid}/approve")
-    async def approve(eid: EngagementId, user: User = operator) -> dict[str, Any]:
-        return decide(eid, True, user)
+    async def approve(eid: EngagementId, user: User = operator) -> Response:
+        return _json(decide(eid, True, user))
 
     @app.post("/api/engagements/{eid}/reject")
-    async def reject(eid: EngagementId, user: User = operator) -> dict[str, Any]:
-        return decide(eid, False, user)
+    async def reject(eid: EngagementId, user: User = operator) -> Response:
+        return _json(decide(eid, False, user))
 
     @app.post("/api/weapons-control")
     async def weapons_control(body: WeaponsControl,
@@ -393,8 +417,7 @@ def create_app(driver: Driver, db_path: Path | str, *, static_dir: Path | None =
         reader = asyncio.create_task(drain())
         checked = time.monotonic()
         try:
-            await websocket.send_text(json.dumps({"type": "picture",
-                                                  "data": driver.snapshot()}, default=str))
+            await websocket.send_text(to_json({"type": "picture", "data": driver.snapshot()}))
             while not gone.is_set():
                 with suppress(TimeoutError):
                     await asyncio.wait_for(me.wake.wait(), 1.0)

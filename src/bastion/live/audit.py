@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bastion.live.db import Database, DbError
+from bastion.live.jsontext import to_json
 
 GENESIS = "0" * 64
 MAX_DETAIL_CHARS = 10_000  # a record is a line in a log, not a document
@@ -56,10 +57,11 @@ class AuditLog:
                detail: dict[str, Any] | None = None) -> int:
         if action not in ACTIONS:
             raise ValueError(f"unknown audit action {action!r}")
-        text = json.dumps(detail or {}, sort_keys=True, separators=(",", ":"),
-                          ensure_ascii=False, default=str)
+        text = to_json(detail or {}, sort_keys=True, separators=(",", ":"),
+                       ensure_ascii=False)
         if len(text) > MAX_DETAIL_CHARS:
-            text = json.dumps({"truncated": text[:MAX_DETAIL_CHARS]}, ensure_ascii=False)
+            text = to_json({"truncated": text[:MAX_DETAIL_CHARS]}, sort_keys=True,
+                           separators=(",", ":"), ensure_ascii=False)
         with self.db.write() as conn:
             last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
             row = last.fetchone()
