@@ -50,23 +50,54 @@ def _audit(db: Path) -> list[tuple[int, str, str, str]]:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_serve_stops_cleanly(tmp_path, sig) -> None:
     sess = tmp_path / "night" / "one"
+    db = tmp_path / "night" / "bastion.db"  # beside the session folder
+    if sig == signal.SIGINT:
+        add_users(db)
     proc, url = _start(["tests.live.stub_serve", "serve", "khmeimim-2018", "--port", "0",
                         "--session-dir", str(sess), "--sapient-port", "0"],
                        tmp_path / "log.txt")
-    db = tmp_path / "night" / "bastion.db"  # beside the session folder
+    closed: list[bool] = []
     try:
         assert httpx.get(url + "/api/picture").status_code == 401
-        assert "bastion users add NAME --role commander" in (tmp_path / "log.txt").read_text()
+        no_users = "bastion users add NAME --role commander" in (tmp_path / "log.txt").read_text()
+        assert no_users == (sig == signal.SIGTERM)
+        if sig == signal.SIGINT:  # an open WebSocket does not hold the shutdown up
+            r = httpx.post(url + "/api/login",
+                           json={"username": "vera", "password": PASSWORDS["vera"]})
+            watcher = threading.Thread(target=_watch_ws, args=(url, r.cookies, closed))
+            watcher.start()
+            time.sleep(0.5)
     finally:
         proc.send_signal(sig)
         code = proc.wait(30)
+    if sig == signal.SIGINT:
+        watcher.join(10)
+        assert closed == [True]
     log = (tmp_path / "log.txt").read_text()
     assert code == 0, log
     assert f"stopped; session: {sess}" in log
     assert (sess / "events.parquet").read_text() == "stub; raids seen: 0"  # raids ignored
     actions = [a for _, _, a, _ in _audit(db)]
-    assert actions == ["service_start", "service_stop"]
+    assert actions[0] == "service_start" and actions[-1] == "service_stop"
     assert verify(db).ok
+
+
+def _watch_ws(url: str, cookies: httpx.Cookies, closed: list[bool]) -> None:
+    import asyncio
+
+    import websockets
+
+    async def run() -> None:
+        hdr = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+        async with websockets.connect(url.replace("http", "ws") + "/ws",
+                                      additional_headers=hdr) as w:
+            try:
+                while True:
+                    await asyncio.wait_for(w.recv(), 20)
+            except websockets.exceptions.ConnectionClosed:
+                closed.append(True)
+
+    asyncio.run(run())
 
 
 def test_serve_refuses_bad_setups(tmp_path, capsys, monkeypatch) -> None:
