@@ -1,4 +1,5 @@
-"""Command line: ``bastion run | validate | compare | sweep | scenarios | report | replay | feed``.
+"""Command line: ``bastion run | validate | compare | sweep | scenarios | report | replay | feed |
+serve | users | audit``.
 
 Bad input (a scenario file, an option, an output folder) ends with one line naming the file,
 field and reason, and exit code 2 — never a traceback. ``main`` is the entry point: it turns
@@ -47,6 +48,10 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="bastion — counter-drone site-defence analysis.")
 scen_app = typer.Typer(help="List, show and describe scenarios.", invoke_without_command=True)
 app.add_typer(scen_app, name="scenarios")
+users_app = typer.Typer(help="Users of the live service (bastion serve).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+audit_app = typer.Typer(help="The live service's audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 console = Console()
 err = Console(stderr=True)
 
@@ -54,6 +59,8 @@ DEFAULT_RUNS = 100
 MAX_SEED = 2**63 - 1  # as the scenario schema
 MAX_RUNS = 100_000  # outcomes and event logs of every replication are held in memory
 _MAX_SET_CHARS = 10_000
+SESSIONS = Path("sessions")  # `bastion serve`'s session folders and, beside them, its database
+DEFAULT_DB = SESSIONS / "bastion.db"
 
 
 def fail(msg: str, code: int = 2) -> NoReturn:
@@ -622,6 +629,158 @@ def warmup() -> None:
     from bastion.sim.warmup import warmup as warm
 
     console.print(f"kernels ready ({warm():.1f} s)")
+
+
+class _Stopped(Exception):
+    """SIGTERM after the service shut down cleanly (see `serve`)."""
+
+
+def _raise_stopped(signum: int, frame: object) -> None:
+    raise _Stopped
+
+
+@app.command()
+def serve(
+    scenario: Annotated[str, typer.Argument(
+        help="built-in name or YAML file: site, sensors, effectors, zones, doctrine (raids "
+             "are ignored)")],
+    host: Annotated[str, typer.Option(help="address to serve on (default: this machine "
+                                           "only)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="HTTP port (0: any free)")] = 8000,
+    db: Annotated[Path | None, typer.Option(
+        help="users and audit database (default: bastion.db beside --session-dir)")] = None,
+    sapient_port: Annotated[int, typer.Option(
+        min=0, max=65535, help="SAPIENT TCP port (0: off)")] = 7000,
+    asterix_port: Annotated[int, typer.Option(
+        min=0, max=65535, help="ASTERIX UDP port (0: off)")] = 0,
+    session_dir: Annotated[Path | None, typer.Option(
+        help="folder for this session's event log (default: sessions/<UTC start>)")] = None,
+    weapons_control: Annotated[str, typer.Option(
+        help="hold (no proposals), tight (a person approves each) or free")] = "tight",
+) -> None:
+    """Run the live C2 service: feeds in, air picture in the browser, a person approving
+    every engagement. Stop with Ctrl-C or SIGTERM (the session folder is then written)."""
+    import signal
+    from datetime import UTC, datetime
+
+    from bastion.live.db import Database, DbError
+    from bastion.live.serve import ServeError, bind
+    from bastion.live.serve import serve as run_service
+
+    if weapons_control not in ("hold", "tight", "free"):
+        fail(f"--weapons-control {weapons_control!r}: one of hold, tight, free")
+    sc = load(scenario)
+    sc = sc.model_copy(update={"raids": []})  # live: the raid is whatever the feeds show
+    if session_dir is None:
+        session_dir = SESSIONS / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    if session_dir.exists() and (not session_dir.is_dir() or any(session_dir.iterdir())):
+        fail(f"--session-dir {session_dir}: already exists and is not an empty folder "
+             "(a session is never written over); give a new folder")
+    db_path = db if db is not None else session_dir.parent / "bastion.db"
+    try:
+        Database(db_path).close()  # creates it, or says now that it is no database
+        sock = bind(host, port)
+    except (DbError, ServeError) as exc:
+        fail(str(exc))
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        note(f"--host {host}: reachable from the network; serve it behind a TLS proxy "
+             "(passwords and session cookies travel in the clear over plain HTTP)")
+    try:
+        from bastion.live.driver import LiveDriver
+    except ModuleNotFoundError as exc:
+        if exc.name != "bastion.live.driver":
+            raise
+        sock.close()
+        fail("the live driver (bastion.live.driver) is not in this build")
+    driver = LiveDriver(sc, session_dir=session_dir,
+                        weapons_control=weapons_control)  # type: ignore[arg-type]
+    # uvicorn turns SIGTERM into a graceful shutdown, then raises it again: this handler
+    # (restored by uvicorn) makes that a clean exit instead of death by signal
+    signal.signal(signal.SIGTERM, _raise_stopped)
+    try:
+        run_service(driver, db_path, sock=sock, sapient_port=sapient_port or None,
+                    asterix_port=asterix_port or None,
+                    start_detail={"scenario": sc.name, "session_dir": str(session_dir),
+                                  "weapons_control": weapons_control},
+                    say=lambda m: err.print(m, highlight=False, soft_wrap=True))
+    except (KeyboardInterrupt, _Stopped):
+        pass
+    err.print(f"stopped; session: {session_dir}", highlight=False, soft_wrap=True)
+
+
+def _read_password(name: str) -> str:
+    """From the terminal (asked twice, not echoed) or the first line of piped stdin — never
+    from the command line, where other users and shell history see it."""
+    import getpass
+
+    if sys.stdin.isatty():
+        pw = getpass.getpass(f"password for {name}: ")
+        if getpass.getpass("again: ") != pw:
+            fail("the two passwords differ")
+        return pw
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="user name")],
+    role: Annotated[str, typer.Option(help="viewer, operator (approves) or commander "
+                                           "(also weapons control)")],
+    db: Annotated[Path, typer.Option(help="the service's database")] = DEFAULT_DB,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="change an existing user's password and role")] = False,
+) -> None:
+    """Add a user to the live service; the password is read from stdin."""
+    from bastion.live.audit import AuditLog
+    from bastion.live.auth import ROLES, UserError, Users, password_problem
+    from bastion.live.db import Database, DbError
+
+    if role not in ROLES:
+        fail(f"--role {role!r}: one of {', '.join(ROLES)}")
+    pw = _read_password(name)
+    why = password_problem(name, pw)
+    if why:
+        fail(f"password refused: {why}")
+    try:
+        store = Database(db)
+    except DbError as exc:
+        fail(str(exc))
+    try:
+        users = Users(store)
+        existed = bool(store.read("SELECT 1 FROM users WHERE name = ?", (name,)))
+        users.add(name, role, pw, replace=replace)
+        AuditLog(store).append("cli", "user_update" if existed else "user_add", name,
+                               {"role": role})
+    except UserError as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+    console.print(f"{'updated' if existed else 'added'} {name} ({role}) in {db}",
+                  highlight=False)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    db: Annotated[Path, typer.Argument(help="the service's database")],
+) -> None:
+    """Walk the audit log's hash chain: OK and the record count (exit 0), or the first
+    broken link (exit 1)."""
+    from bastion.live.audit import verify
+    from bastion.live.db import DbError
+
+    try:
+        v = verify(db)
+    except DbError as exc:
+        fail(str(exc))
+    if not v.triggers:
+        note(f"{db}: the append-only triggers are missing (someone removed them)")
+    if v.ok:
+        console.print(f"OK: {v.records} records, chain intact; last hash {v.last_hash}",
+                      highlight=False)
+        return
+    console.print(f"BROKEN at seq {v.broken_seq}: {v.why} ({v.records} records before it "
+                  "are intact)", highlight=False)
+    raise typer.Exit(1)
 
 
 @scen_app.callback()
