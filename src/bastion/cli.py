@@ -571,7 +571,7 @@ def replay(
         time.sleep(1.0 / speed)
 def feed(
     scenario: Annotated[str, typer.Argument(help="built-in name or YAML file")] = "khmeimim-2018",
-    to: Annotated[str, typer.Option("--to", help="SAPIENT server HOST:PORT")] = "127.0.0.1:8001",
+    to: Annotated[str, typer.Option("--to", help="SAPIENT server HOST:PORT")] = "127.0.0.1:7000",
     speed: Annotated[float, typer.Option(
         min=0.01, max=10_000.0, help="simulated seconds per wall-clock second")] = 1.0,
     seed: Annotated[int | None, typer.Option(

@@ -387,3 +387,13 @@ class AsterixEndpoint(asyncio.DatagramProtocol):
 def track_of(geo: Frame, z_enu: NDArray[np.float64]) -> tuple[float, float, float]:
     """(lat, lon, height) of an ENU point, for :func:`encode_track`."""
     return ground_geodetic(geo, z_enu)
+
+
+async def serve(sink: Any, host: str, port: int) -> None:
+    """Run an ASTERIX UDP endpoint for ``sink`` (a LiveDriver) until cancelled."""
+    endpoint = AsterixEndpoint(sink.sc, sink)
+    await endpoint.start(host, port)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        endpoint.close()

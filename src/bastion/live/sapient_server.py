@@ -306,3 +306,17 @@ class SapientServer:
         t = self.tasks.get(task_id)
         return None if t is None else t.status
 
+
+
+async def serve(sink: Any, host: str, port: int) -> None:
+    """Run a SAPIENT server for ``sink`` (a LiveDriver: its scenario, epoch and tasker) until
+    cancelled — the form ``bastion serve`` starts its feeds in. Approved engagements task
+    the effector nodes: the driver's tasker becomes this server's ``send_task``."""
+    server = SapientServer(sink.sc, sink, host=host, port=port)
+    await server.start()
+    if hasattr(sink, "tasker"):
+        sink.tasker = server.send_task
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await server.close()

@@ -239,7 +239,7 @@ def parse_address(text: str, option: str) -> tuple[str, int]:
     """HOST:PORT → (host, port); ValueError with a one-line reason."""
     host, sep, port = text.rpartition(":")
     if not sep or not host:
-        raise ValueError(f"{option} {text!r}: expected HOST:PORT, e.g. 127.0.0.1:8001")
+        raise ValueError(f"{option} {text!r}: expected HOST:PORT, e.g. 127.0.0.1:7000")
     try:
         p = int(port)
     except ValueError:
