@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from bastion.assess.identify import IdentModel, IFFCover
 from bastion.core.events import EventLog
 from bastion.core.rng import RepStreams, Streams
 from bastion.outcome.metrics import outcome_row
@@ -121,6 +122,7 @@ class _Block:
         self.site_centre = np.array([
             np.mean([self.frame.point(a.position) for a in s.assets], axis=0) for s in sc.sites])
         self.site_xy = np.ascontiguousarray(self.site_centre[:, :2]).reshape(-1, 2)
+        self.ident = IdentModel.from_scenario(sc)
         self._build_world(reps)
         self._build_sensors()
         # effectors: static facts shared, dynamic state one row per replication
@@ -131,7 +133,8 @@ class _Block:
         # C2 stages: one group per replication
         self.picture = Picture(self, self._slot_offsets())
         self.stage = DecisionStage(self.doctrine, self.eff0, self.assets, self.nfz,
-                                   [Turret(e.pos, float(e.range_m)) for e in self.eo], B)
+                                   [Turret(e.pos, float(e.range_m)) for e in self.eo], B,
+                                   self.ident, IFFCover.from_scenario(sc, self.frame))
         self.weapons = SimWeapons(self)
         self.book = EngagementBook(
             self.doctrine, self.eff0, self.status, [rs.log for rs in self.reps],
@@ -180,7 +183,7 @@ class _Block:
         for i, s in enumerate(self.sc.sensors):
             pos = self.frame.point(s.position)
             if isinstance(s, Radar):
-                self.radars.append(RadarSensor(s, i, pos))
+                self.radars.append(RadarSensor(s, i, pos, self.ident))
             elif isinstance(s, PassiveRF):
                 self.points.append(RFSensor(s, i, pos))
             elif isinstance(s, IFF):
