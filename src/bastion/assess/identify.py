@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from bastion.core.detections import K
 from bastion.scenario.schema import IFF, ClassProfile, Identification, Scenario
 
-__all__ = ["DEFAULT_PROFILES", "IdentModel", "best_p_hostile", "classify", "iff_silence",
+__all__ = ["DEFAULT_PROFILES", "UNKNOWN_FAST", "IdentModel", "best_p_hostile", "classify", "iff_silence",
            "rcs_loglik", "threshold_warnings"]
 
 _CLS = {"hostile_drone": 0, "bird": 1, "own_aircraft": 2}
@@ -57,6 +57,13 @@ DEFAULT_PROFILES = (
 # height and accelerate after take-off
 _BIRD_SPEED_SPREAD, _BIRD_ALT_SPREAD = 0.3, 0.5
 _OWN_SPEED_SPREAD, _OWN_ALT_M, _OWN_ALT_SD_M = 0.35, 1500.0, 1500.0
+# ASSUMED: the defence cannot rule out a hostile bigger and faster than the raid it expects
+# (a jet-powered or Shahed-class drone: 50-250 m/s, 0.1-10 m²), a fifth of the hostile class
+# (this is what makes a silent own aircraft an unknown rather than a friend)
+UNKNOWN_FAST = ClassProfile(class_name="hostile_drone", name="unknown large fast drone",
+                            speed_mps=120.0, speed_sigma_mps=60.0, altitude_m=1500.0,
+                            altitude_sigma_m=1500.0, rcs_m2=2.0, rcs_log_sigma=1.5)
+_UNKNOWN_SHARE = 0.2
 _RCS_LOG_SIGMA = 0.7  # ASSUMED: aspect and airframe spread of ln RCS (×2 either way)
 _MIN_SPEED_SD, _MIN_ALT_SD = 2.0, 30.0  # ASSUMED floors: wind gusts, barometric error
 
@@ -73,12 +80,12 @@ class IdentModel:
     rcs_log: NDArray[np.float64]  # (P, 2) mean and sd of ln RCS (m²)
     names: tuple[str, ...] = ()
     rcs_weight: float = 0.1
-    p_transponder_belief: float = 0.95
+    p_transponder_belief: float = 0.99
 
     @staticmethod
     def from_profiles(profiles: list[ClassProfile] | tuple[ClassProfile, ...],
                       prior: NDArray[np.float64], rcs_weight: float = 0.1,
-                      p_transponder_belief: float = 0.95) -> IdentModel:
+                      p_transponder_belief: float = 0.99) -> IdentModel:
         cls = np.array([_CLS[p.class_name] for p in profiles], np.int64)
         if set(cls.tolist()) != set(range(K)):
             raise ValueError("identification needs at least one profile of every class")
@@ -138,6 +145,9 @@ def derived_profiles(sc: Scenario) -> list[ClassProfile]:
             speed_sigma_mps=max(sd, _MIN_SPEED_SD), altitude_m=af.altitude_m,
             altitude_sigma_m=max(idf.altitude_spread * af.altitude_m, _MIN_ALT_SD),
             rcs_m2=af.rcs_m2, rcs_log_sigma=_RCS_LOG_SIGMA))
+    if per_af:
+        w = _UNKNOWN_SHARE / (1.0 - _UNKNOWN_SHARE) * sum(per_af.values())
+        out.append(UNKNOWN_FAST.model_copy(update={"weight": w}))
     for i, b in enumerate(sc.birds):
         out.append(ClassProfile(
             class_name="bird", name=f"birds {i}", weight=float(max(b.count, 1)),
@@ -233,19 +243,19 @@ def rcs_loglik(model: IdentModel, rcs_measured_m2: NDArray[np.float64],
 
     A Swerling-1 look measures σ·E with E ~ Exp(1): ln σ̂ = ln σ + ln E, ln E of mean −γ and
     sd π/√6; with the class's spread of ln σ and the calibration error (dB → ln: × ln10/10)
-    taken as normal, ln σ̂ | profile ~ N(μ_p − γ, √(s_p² + π²/6 + cal²)).
+    taken as normal, ln σ̂ | profile ~ N(μ_p − γ, √(s_p² + π²/6 + cal²)); a class's
+    log-likelihood is its best profile's, times ``model.rcs_weight``.
     """
     x = np.log(np.maximum(np.asarray(rcs_measured_m2, float), 1e-12))
     cal = calibration_sigma_db * math.log(10.0) / 10.0
     mu = model.rcs_log[:, 0] - _EULER_GAMMA
     sd = np.sqrt(model.rcs_log[:, 1] ** 2 + _LN_EXP_SD**2 + cal**2)
-    term = (model.log_w[None, :] - 0.5 * ((x[:, None] - mu[None, :]) / sd[None, :]) ** 2
-            - np.log(sd)[None, :])
+    term = -0.5 * ((x[:, None] - mu[None, :]) / sd[None, :]) ** 2 - np.log(sd)[None, :]
     out = np.empty((x.size, K))
     for c in range(K):
-        t = term[:, model.cls == c]
-        mx = t.max(axis=1)
-        out[:, c] = mx + np.log(np.exp(t - mx[:, None]).sum(axis=1))
+        # the class's best-matching profile: the profiles' shares enter once, through the
+        # kinematics (classify), not once per look
+        out[:, c] = term[:, model.cls == c].max(axis=1)
     out -= out.max(axis=1, keepdims=True)  # only the differences between classes matter
     return model.rcs_weight * out
 
@@ -281,17 +291,16 @@ class IFFCover:
 def iff_silence(cover: IFFCover, belief_on: float, t_s: float, since_s: NDArray[np.float64],
                 which: NDArray[np.int64], evidence: NDArray[np.float64]) -> NDArray[np.float64]:
     """(n, K) log-likelihoods of IFF silence: tracks in cover since ``since_s`` (nan: never)
-    of interrogator ``which`` that have no reply in their ``evidence`` (own-aircraft evidence
-    not above the others'). Only the own-aircraft column is non-zero."""
+    of interrogator ``which``. Only the own-aircraft column is non-zero."""
     n = since_s.shape[0]
     out = np.zeros((n, K))
     ok = np.isfinite(since_s) & (which >= 0)
     if not ok.any():
         return out
-    replied = evidence[:, 2] > np.maximum(evidence[:, 0], evidence[:, 1])
-    r = np.flatnonzero(ok & ~replied)
-    if r.size == 0:
-        return out
+    # (replies are not told apart from other evidence in the track's sums: the silence term
+    # is applied to every track in cover; a reply's log-likelihood ratio, ln 10⁴ ≈ 9.2 by
+    # default, outweighs its bound ln(1 − q) ≈ −3 at once)
+    r = np.flatnonzero(ok)
     q = which[r]
     n_int = np.floor((t_s - since_s[r]) / cover.period_s[q] + 1e-9)
     p_none = (1.0 - belief_on) + belief_on * (1.0 - cover.reply_p[q]) ** n_int

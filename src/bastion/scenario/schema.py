@@ -617,10 +617,11 @@ class Identification(_Model):
     # are far from independent evidence of its class: one look in ten counts
     rcs_evidence_weight: _between(0.0, 1.0) = Field(
         0.1, description="weight of each radar report's RCS log-likelihood")
-    # ASSUMED: the defence believes own aircraft fly with IFF on (the doctrine's belief, not
-    # the scenario's p_transponder_on: switching transponders off must be able to fool it)
+    # ASSUMED: the defence believes own aircraft in its terminal area fly with IFF on, all
+    # but 1 % of them (the doctrine's belief, not the scenario's p_transponder_on: switching
+    # transponders off must be able to fool it)
     p_transponder_belief: Prob = Field(
-        0.95, description="believed P(an own aircraft's transponder is on): silence in IFF "
+        0.99, description="believed P(an own aircraft's transponder is on): silence in IFF "
         "cover is evidence against own aircraft, at most log(1 − this)")
 
     @model_validator(mode="after")
