@@ -136,10 +136,13 @@ class _Block:
                                    [Turret(e.pos, float(e.range_m)) for e in self.eo], B,
                                    self.ident, IFFCover.from_scenario(sc, self.frame))
         self.weapons = SimWeapons(self)
+        site_index = {s.name: i for i, s in enumerate(sc.sites)}
         self.book = EngagementBook(
             self.doctrine, self.eff0, self.status, [rs.log for rs in self.reps],
-            SimulatedOperator(self.doctrine, [rs.streams for rs in self.reps]), self.weapons,
-            self.picture, self.stage.is_threat)
+            SimulatedOperator(self.doctrine, [rs.streams for rs in self.reps],
+                              [site_index[e.site] for e in sc.effectors],
+                              [s.crews for s in sc.sites], self._true_kind),
+            self.weapons, self.picture, self.stage.is_threat)
         # tick: the fastest radar (or the decision period when there is no radar)
         periods = [r.period for r in self.radars] + [self.doctrine.decision_period_s]
         self.tick = max(min(periods), 0.25)
@@ -238,6 +241,12 @@ class _Block:
                 np.linalg.norm(self.winds[rs.b])) + 5.0
 
     # ------------------------------------------------------------------ helpers
+    def _true_kind(self, group: int, track_key: int) -> int:
+        """What a track really follows (the simulated operator's eyes): 0 hostile drone,
+        1 bird, 2 own aircraft, -1 nothing real."""
+        row = int(self.picture.truth.get(np.array([track_key], np.int64))[0])
+        return int(self.air.kind[row]) if row >= 0 else -1
+
     def local_drone(self, k: int) -> int:
         return int(self.row_local[k]) if 0 <= k < self.nd else -1
 
@@ -390,7 +399,9 @@ class _Block:
         for c in d.cues:
             self.eo[c.turret].cue(c.group, pic.label.get(c.track), c.pos, c.vel, t)
         for g, gid, p in d.proposals:
-            self.book.propose(g, t, p, gid, int(pic.label.get(np.array([gid]))[0]))
+            row = int(np.flatnonzero(ids == gid)[0])
+            self.book.propose(g, t, p, gid, int(pic.label.get(np.array([gid]))[0]),
+                              float(d.p_class[row, 0]))
 
     def _finish(self, rs: _Rep) -> None:
         rs.finished = True
