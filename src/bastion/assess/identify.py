@@ -29,10 +29,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bastion.core.detections import K
-from bastion.scenario.schema import IFF, ClassProfile, Identification, Scenario
+from bastion.scenario.schema import (
+    EOIR,
+    IFF,
+    ClassProfile,
+    Identification,
+    PassiveRF,
+    Radar,
+    Scenario,
+)
 
-__all__ = ["DEFAULT_PROFILES", "UNKNOWN_FAST", "IdentModel", "best_p_hostile", "classify", "iff_silence",
-           "rcs_loglik", "threshold_warnings"]
+__all__ = ["DEFAULT_PROFILES", "UNKNOWN_FAST", "IFFCover", "IdentModel", "best_p_hostile",
+           "classify", "iff_silence", "rcs_loglik", "threshold_warnings"]
 
 _CLS = {"hostile_drone": 0, "bird": 1, "own_aircraft": 2}
 _EULER_GAMMA = 0.5772156649015329  # E[ln E] = −γ for E ~ Exp(1) (Swerling-1 fluctuation)
@@ -319,8 +327,6 @@ def best_p_hostile(sc: Scenario, model: IdentModel | None = None) -> dict[str, f
     """Per raid, the P(hostile) its drones reach at best: a noise-free track at the
     airframe's own speed and altitude, the expected RCS evidence of many radar looks, a
     correct EO/IR report per dwell and RF reports when the airframe emits."""
-    from bastion.scenario.schema import EOIR, PassiveRF, Radar  # noqa: PLC0415
-
     m = model or IdentModel.from_scenario(sc)
     radars = [s for s in sc.sensors if isinstance(s, Radar) and s.rcs_evidence]
     eos = [s for s in sc.sensors if isinstance(s, EOIR)]

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bastion.outcome import figures
 from bastion.assess.identify import threshold_warnings
+from bastion.outcome import figures
 from bastion.outcome.metrics import HEADLINE
 
 if TYPE_CHECKING:  # pragma: no cover

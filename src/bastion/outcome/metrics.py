@@ -215,7 +215,7 @@ def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
     aimed = target[np.array(leaked, np.int64)]
     for a, name in enumerate(asset_names):
         out[f"leaked:{name}"] = float(np.sum(aimed == a))
-    for a, name in enumerate(asset_names):
+    for name in asset_names:
         out[f"hits:{name}"] = float(hits_per.get(name, 0))
     for src, n in nfz_src.items():
         out[f"nfz_impacts:{src}"] = float(n)
