@@ -836,6 +836,10 @@ def scenarios_check(
         f"{runs:,} replications", highlight=False)
     for w in e.warnings:
         note(w)
+    from bastion.assess.identify import threshold_warnings
+
+    for w in threshold_warnings(sc):
+        note(w)
 
 
 @app.command()

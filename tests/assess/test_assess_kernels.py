@@ -1,4 +1,5 @@
-"""Compiled identification and threat ranking equal the NumPy expressions, bit for bit."""
+"""Compiled threat ranking equals the NumPy expressions bit for bit; compiled identification
+equals its NumPy statement to rounding (its kernel calls libm's exp and log)."""
 
 from __future__ import annotations
 
@@ -7,18 +8,30 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bastion.assess import assess_threats, classify
-from bastion.assess.identify import PRIOR, SPEED_MODEL
+from bastion.assess.identify import IdentModel
+from bastion.scenario import load_scenario
+
+_MODEL = IdentModel.from_scenario(load_scenario("khmeimim-2025"))  # profiles of every class
 
 
-def classify_ref(velocity, covariance, evidence):
+def classify_ref(velocity, covariance, evidence, altitude, m=_MODEL):
+    """log P(c) = log prior + log Σ_p∈c w_p N(speed) N(alt) + evidence, normalised."""
     n = velocity.shape[0]
     if n == 0:
         return np.zeros((0, 3))
     speed = np.linalg.norm(velocity, axis=1)
     var_v = np.trace(covariance[:, 3:, 3:], axis1=1, axis2=2) / 3.0
-    sd = np.sqrt(SPEED_MODEL[None, :, 1] ** 2 + var_v[:, None])
-    kin = -0.5 * ((speed[:, None] - SPEED_MODEL[None, :, 0]) / sd) ** 2 - np.log(sd)
-    logp = np.log(PRIOR)[None, :] + kin + evidence
+    sd = np.sqrt(m.speed[None, :, 1] ** 2 + var_v[:, None])
+    sa = np.sqrt(m.alt[None, :, 1] ** 2 + covariance[:, 2, 2][:, None])
+    term = (m.log_w[None, :] - 0.5 * ((speed[:, None] - m.speed[None, :, 0]) / sd) ** 2
+            - np.log(sd) - 0.5 * ((altitude[:, None] - m.alt[None, :, 0]) / sa) ** 2
+            - np.log(sa))
+    logp = np.empty((n, 3))
+    for c in range(3):
+        t = term[:, m.cls == c]
+        mx = t.max(axis=1)
+        logp[:, c] = np.log(m.prior[c]) + mx + np.log(np.exp(t - mx[:, None]).sum(axis=1))
+    logp += evidence
     logp -= logp.max(axis=1, keepdims=True)
     p = np.exp(logp)
     return p / p.sum(axis=1, keepdims=True)
@@ -72,10 +85,10 @@ def test_classify_matches_numpy(seed, n):
     ev = rng.normal(0, 3, (n, 3)) * (rng.random((n, 1)) < 0.7)
     ev[rng.random((n, 3)) < 0.05] = -np.inf  # a report that rules a class out
     with np.errstate(invalid="ignore"):
-        want = classify_ref(x[:, 3:], P, ev)
-    got = classify(x[:, 3:], P, ev)
+        want = classify_ref(x[:, 3:], P, ev, x[:, 2])
+    got = classify(x[:, 3:], P, ev, model=_MODEL, altitude_m=x[:, 2])
     assert got.shape == want.shape
-    assert got.tobytes() == want.tobytes()
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
 
 
 @settings(max_examples=80, deadline=None)

@@ -91,7 +91,13 @@ def test_no_fire_zone_under_the_approach_fewer_intercepts_there():
     base = monte_carlo(small_scenario(), RUNS)
     nfz = monte_carlo(with_nfz, RUNS)
     assert _kills_inside(nfz, poly) < _kills_inside(base, poly)
-    assert nfz.column("nfz_impacts").sum() <= base.column("nfz_impacts").sum() + 1
+    # impacts of the shots' debris and rounds (the rule bounds those); EW-forced landings
+    # and crashes under the approach count in nfz_impacts too, and the rule cannot stop them
+    def shots_in(mc):
+        return (mc.column("nfz_impacts:debris") + mc.column("nfz_impacts:rounds")).sum()
+
+    assert shots_in(nfz) <= shots_in(base) + 1
+    assert nfz.column("nfz_impacts").sum() >= shots_in(nfz)
 
 
 def _khm(reps: int, **changes):

@@ -1,4 +1,4 @@
-"""Compiled arithmetic of identification and threat ranking (Numba).
+"""Compiled arithmetic of threat ranking (Numba; identification's is in ``identify``).
 
 Each decision epoch assesses every confirmed track of a lock-step block (about 800 at a
 time, most of them birds) against every asset. In NumPy that was some forty calls over
@@ -21,62 +21,7 @@ import numpy as np
 from bastion.core.numerics import np_maximum as _maximum
 from bastion.core.numerics import np_minimum as _minimum
 
-__all__ = ["classify_normalise", "classify_shift", "classify_terms", "threat_pick",
-           "threat_terms"]
-
-
-@nb.njit(cache=True, error_model="numpy")
-def classify_terms(velocity, covariance, speed_model):  # pragma: no cover - compiled
-    """Speed spreads sd (n, K) and quadratic terms −½((speed − mean)/sd)² (n, K).
-
-    velocity (n, 3), covariance (n, 6, 6), speed_model (K, 2) of (mean, sd) per class.
-    """
-    n = velocity.shape[0]
-    k_ = speed_model.shape[0]
-    sd = np.empty((n, k_))
-    quad = np.empty((n, k_))
-    for i in range(n):
-        vx = velocity[i, 0]
-        vy = velocity[i, 1]
-        vz = velocity[i, 2]
-        speed = math.sqrt(vx * vx + vy * vy + vz * vz)
-        var_v = (covariance[i, 3, 3] + covariance[i, 4, 4] + covariance[i, 5, 5]) / 3.0
-        for j in range(k_):
-            s = speed_model[j, 1]
-            d = math.sqrt(s * s + var_v)
-            z = (speed - speed_model[j, 0]) / d
-            sd[i, j] = d
-            quad[i, j] = -0.5 * (z * z)
-    return sd, quad
-
-
-@nb.njit(cache=True, error_model="numpy")
-def classify_shift(quad, log_sd, log_prior, evidence):  # pragma: no cover - compiled
-    """Log-posteriors (n, K) less their row maximum (the largest becomes 0)."""
-    n, k_ = quad.shape
-    out = np.empty((n, k_))
-    for i in range(n):
-        for j in range(k_):
-            out[i, j] = log_prior[j] + (quad[i, j] - log_sd[i, j]) + evidence[i, j]
-        mx = out[i, 0]
-        for j in range(1, k_):
-            mx = _maximum(mx, out[i, j])
-        for j in range(k_):
-            out[i, j] -= mx
-    return out
-
-
-@nb.njit(cache=True, error_model="numpy")
-def classify_normalise(p):  # pragma: no cover - compiled
-    """Rows of p divided by their sums (in place); returns p."""
-    n, k_ = p.shape
-    for i in range(n):
-        s = p[i, 0]
-        for j in range(1, k_):
-            s += p[i, j]
-        for j in range(k_):
-            p[i, j] /= s
-    return p
+__all__ = ["threat_pick", "threat_terms"]
 
 
 @nb.njit(cache=True, error_model="numpy")

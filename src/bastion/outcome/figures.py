@@ -58,7 +58,7 @@ _EVENT_STYLE: dict[str, dict[str, Any]] = {
     "crashed": dict(marker="v", color="#e67e22", s=55, label="forced down: crashed"),
     "spoofed": dict(marker="o", facecolors="none", edgecolors="#8e44ad", s=40,
                     label="GNSS spoof capture"),
-    "leaked": dict(marker="*", color="#e74c3c", s=140, label="leaked (reached target)"),
+    "leaked": dict(marker="*", color="#e74c3c", s=140, label="reached target area"),
     "asset_hit": dict(marker="*", color="#7b241c", s=220, label="asset hit"),
     "nfz_impact": dict(marker="P", color="#d81b60", s=70, label="impact in no-fire zone"),
 }
@@ -346,7 +346,8 @@ def map_sites_png(mc: MonteCarloResult) -> bytes:
 
 # ----------------------------------------------------------------------------- distributions
 
-HIST_OUTCOMES = ("shot_down", "forced_down", "leaked", "assets_hit", "shots", "cost_usd")
+HIST_OUTCOMES = ("shot_down", "forced_down", "reached_target_area", "drone_hits", "assets_hit",
+                 "shots", "cost_usd")
 
 
 def histograms_png(mc: MonteCarloResult, reference: dict[str, float]) -> bytes:
@@ -401,7 +402,7 @@ _TL_MARK: dict[str, dict[str, Any]] = {
     "killed": dict(marker="X", color="black", label="shot down", ms=9),
     "landed": dict(marker="v", color="#1e8449", label="forced down: landed", ms=9),
     "crashed": dict(marker="v", color="#e67e22", label="forced down: crashed", ms=9),
-    "leaked": dict(marker="*", color="#e74c3c", label="leaked", ms=12),
+    "leaked": dict(marker="*", color="#e74c3c", label="reached target area", ms=12),
     "returned": dict(marker="<", color="#7f8c8d", label="returned home", ms=9),
 }
 _END_KINDS = ("killed", "forced_down", "leaked", "returned", "out_of_fuel")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bastion.assess.identify import threshold_warnings
 from bastion.outcome import figures
 from bastion.outcome.metrics import HEADLINE
 
@@ -30,8 +31,14 @@ _LABELS = {
     "shot_down": "Hostile drones shot down",
     "forced_down": "Hostile drones forced down by EW",
     "forced_down_crashed": "… of which crashed on landing",
-    "leaked": "Hostile drones that reached their target",
-    "assets_hit": "Assets hit",
+    "leaked": "Hostile drones that reached where they believed their target was",
+    "reached_target_area": "Hostile drones that reached where they believed their target "
+                           "was (wherever that really is; see miss distance)",
+    "drone_hits": "Hostile drones whose warhead hit an asset (within its radius + the "
+                  "lethal radius)",
+    "asset_hits": "Asset hits (one per drone and asset: two drones on one asset count twice)",
+    "assets_hit": "Distinct assets hit",
+    "own_aircraft_lost": "Own aircraft shot down",
     "any_asset_hit": "Replications with any asset hit (share)",
     "shots": "Shots fired",
     "cost_usd": "Ammunition cost (US$)",
@@ -357,6 +364,20 @@ def _shots_at_captured(mc: MonteCarloResult) -> tuple[int, int]:
     return shots, len(drones)
 
 
+def _unidentified_leakers(mc: MonteCarloResult) -> tuple[int, int]:
+    """(drones that reached their target area with a confirmed track but never identified
+    hostile, drones that reached their target area), over all replications."""
+    ev = mc.events.select(["replication", "kind", "drone"]).to_pydict()
+    marks: dict[str, set[tuple[int, int]]] = {"confirmed": set(), "identified": set(),
+                                              "leaked": set()}
+    for r, k, d in zip(ev["replication"], ev["kind"], ev["drone"], strict=True):
+        if k in marks and d >= 0:
+            marks[k].add((r, d))
+    through = marks["leaked"]
+    unid = {x for x in through if x in marks["confirmed"] and x not in marks["identified"]}
+    return len(unid), len(through)
+
+
 def _rules(mc: MonteCarloResult, summ: dict[str, dict[str, float]],
            stats: list[dict[str, Any]]) -> str:
     """Plain if-this-then-consider rules. They point at where to look, not at an answer."""
@@ -365,14 +386,33 @@ def _rules(mc: MonteCarloResult, summ: dict[str, dict[str, float]],
         return v if math.isfinite(v) else 0.0
 
     items: list[str] = []
-    if mean("leaked") > 0 or mean("assets_hit") > 0:
+    for w in threshold_warnings(mc.scenario):
+        items.append(f"<b>Identification</b>: {_e(w)}.")
+    unid, through = _unidentified_leakers(mc)
+    ident_cause = through > 0 and unid >= 0.5 * through
+    if ident_cause:
+        items.append(f"<b>Identification is the cause</b>: {_num(unid / mc.runs)} of the "
+                     f"{_num(through / mc.runs)} drones per replication that reached their "
+                     "target area had a confirmed track but never reached the engagement "
+                     "threshold P(hostile). Before more effectors or detection: class "
+                     "evidence (EO/IR on the approach, passive RF against linked drones), "
+                     "the identification priors and profiles (scenario `identification:`), "
+                     "or a lower P(hostile) threshold.")
+    if mean("reached_target_area") > 0 or mean("assets_hit") > 0:
         sites = _leak_sites(mc)
         where = (" on the approach to " + ", ".join(f"{_e(s)} ({n} over all runs)"
                                                     for s, n in sites)) if sites else ""
-        items.append(f"<b>Drones get through</b> (leaked {_num(mean('leaked'))}, assets hit "
-                     f"{_num(mean('assets_hit'))} per replication): more or longer-ranged "
-                     f"effectors, or earlier detection{where}, so there is time for more "
-                     "than one engagement.")
+        fix = ("once identification is fixed, " if ident_cause else "") + (
+            "more or longer-ranged effectors, or earlier detection")
+        items.append(f"<b>Drones get through</b> (reached their target area "
+                     f"{_num(mean('reached_target_area'))}, warheads on assets "
+                     f"{_num(mean('drone_hits'))}, assets hit {_num(mean('assets_hit'))} per "
+                     f"replication): {fix}{where}, so there is time for more than one "
+                     "engagement.")
+    if mean("own_aircraft_lost") > 0:
+        items.append(f"<b>Own aircraft shot down</b> ({_num(mean('own_aircraft_lost'))} per "
+                     "replication): IFF coverage and transponder discipline, weapons tight "
+                     "near the runway, or a crew that checks every proposal.")
     km = summ.get("mean_kill_margin_s", {}).get("mean", math.nan)
     if math.isfinite(km) and km < 60:
         items.append(f"<b>Kills come late</b> (mean kill margin {_num(km)} s): a miss leaves "

@@ -34,10 +34,15 @@ _ENDINGS = frozenset({"killed", "forced_down", "leaked", "returned", "out_of_fue
 _CHAIN = (("detected", "detect"), ("confirmed", "confirm"), ("identified", "identify"))
 
 
-# The outcomes a planner reads first, in report order.
-HEADLINE = ("shot_down", "forced_down", "forced_down_crashed", "leaked", "assets_hit",
-            "any_asset_hit", "shots", "cost_usd", "shots_at_birds", "shots_at_own",
-            "nfz_impacts")
+# The outcomes a planner reads first, in report order. ``leaked`` (a drone that reached
+# where it believed its target was, wherever that really is) is reported as
+# ``reached_target_area``; what damage it did is ``drone_hits`` (drones whose warhead went
+# off within an asset's radius plus their lethal radius) and ``asset_hits`` (one per drone
+# and asset hit: two drones on one asset count twice).
+HEADLINE = ("shot_down", "forced_down", "forced_down_crashed", "reached_target_area",
+            "drone_hits", "asset_hits", "assets_hit", "any_asset_hit", "shots", "cost_usd",
+            "shots_at_birds", "shots_at_own", "own_aircraft_lost", "nfz_impacts")
+NFZ_SOURCES = ("debris", "rounds", "forced_landing", "crash", "leaker", "out_of_fuel")
 
 
 def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
@@ -46,7 +51,8 @@ def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
     Keys: the drone fates and counts, shots and cost (in total and ``shots:<effector>`` /
     ``cost_usd:<effector>`` for every effector), kill-chain lead times, the kill margin,
     the perimeter figures (when the scenario has perimeter sensors or intruders) and
-    ``leaked:<asset>`` for every asset.
+    ``leaked:<asset>`` (drones aimed at it that reached their target area) and
+    ``hits:<asset>`` (warheads that hit it) for every asset, ``nfz_impacts:<source>``.
     """
     sc = scenario
     col = {name: events.column(name).to_pylist() for name in (
@@ -71,6 +77,12 @@ def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
     impact: dict[int, tuple[float, float]] = {}  # shot-down drone -> where it was hit
     n_forced = n_crashed = n_landed = n_returned = 0
     leaked: list[int] = []
+    miss: dict[int, float] = {}  # drone -> where it came down, m from its target (last end)
+    leaked_miss: list[float] = []
+    hit_drones: set[int] = set()
+    hits_per: dict[str, int] = {}
+    own_lost = 0
+    nfz_src = dict.fromkeys(NFZ_SOURCES, 0)
     hits_assets: set[str] = set()
     n_hits = 0
     damage = 0  # summed in log order, as the simulator does
@@ -85,6 +97,9 @@ def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
         d = drone[i]
         if k in _ENDINGS and d >= 0:
             ended[d] = True
+            v = col["value"][i]
+            if v is not None and math.isfinite(v):
+                miss[d] = v
         if k == "launched":
             t_start[d] = t_s[i]
             speed[d] = col["value"][i]
@@ -95,6 +110,8 @@ def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
         elif k == "killed":
             if d >= 0:
                 impact[d] = (col["x_m"][i], col["y_m"][i])
+            elif col["detail"][i] == "own_aircraft":
+                own_lost += 1
         elif k == "forced_down":
             n_forced += 1
             if col["detail"][i] == "crashed":
@@ -103,6 +120,9 @@ def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
                 n_landed += 1
         elif k == "leaked":
             leaked.append(d)
+            v = col["value"][i]
+            if v is not None and math.isfinite(v):
+                leaked_miss.append(v)
         elif k == "returned":
             n_returned += 1
         elif k == "spoofed":
@@ -110,6 +130,9 @@ def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
         elif k == "asset_hit":
             n_hits += 1
             hits_assets.add(col["detail"][i])
+            hits_per[col["detail"][i]] = hits_per.get(col["detail"][i], 0) + 1
+            if d >= 0:
+                hit_drones.add(d)
             damage += col["value"][i]
         elif k == "fired":
             fired.append((col["engagement"][i], col["effector"][i], col["value"][i], d))
@@ -121,6 +144,8 @@ def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
             n_jammed_own += 1
         elif k == "nfz_impact":
             n_nfz += 1
+            if col["detail"][i] in nfz_src:
+                nfz_src[col["detail"][i]] += 1
         elif k == "nuisance_alarm":
             n_nuisance += 1
         elif k == "intrusion_alarm":
@@ -161,7 +186,14 @@ def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
         "forced_down": float(n_forced),
         "forced_down_crashed": float(n_crashed),
         "forced_down_landed": float(n_landed),
-        "leaked": float(len(leaked)),
+        "leaked": float(len(leaked)),  # = reached_target_area (kept for older readers)
+        "reached_target_area": float(len(leaked)),
+        "drone_hits": float(len(hit_drones)),
+        "asset_hits": float(n_hits),
+        "own_aircraft_lost": float(own_lost),
+        "mean_miss_distance_m": (float(np.mean([miss[d] for d in sorted(miss)]))
+                                 if miss else math.nan),
+        "mean_leaker_miss_m": float(np.mean(leaked_miss)) if leaked_miss else math.nan,
         "returned": float(n_returned),
         "still_flying": float(nd - int(ended.sum())),
         "spoofed": float(spoofed.sum()),
@@ -183,6 +215,10 @@ def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
     aimed = target[np.array(leaked, np.int64)]
     for a, name in enumerate(asset_names):
         out[f"leaked:{name}"] = float(np.sum(aimed == a))
+    for name in asset_names:
+        out[f"hits:{name}"] = float(hits_per.get(name, 0))
+    for src, n in nfz_src.items():
+        out[f"nfz_impacts:{src}"] = float(n)
     for name, n in shots.items():
         out[f"shots:{name}"] = float(n)
     for name, c in cost.items():

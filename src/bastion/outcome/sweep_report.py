@@ -27,7 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["CURVES", "write_sweep_report"]
 
-CURVES = ("leaked", "any_asset_hit", "shot_down", "forced_down", "shots", "cost_usd")
+CURVES = ("reached_target_area", "drone_hits", "any_asset_hit", "shot_down", "forced_down",
+          "shots", "cost_usd")
 
 
 def _curves_png(res: SweepResult, names: list[str]) -> bytes:

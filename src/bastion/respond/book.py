@@ -111,10 +111,12 @@ class EngagementBook:
         return np.array(keys, np.int64)
 
     # ------------------------------------------------------------------ transitions
-    def propose(self, g: int, t_s: float, p: Proposal, track_key: int, track: int) -> Engagement:
+    def propose(self, g: int, t_s: float, p: Proposal, track_key: int, track: int,
+                p_hostile: float = math.nan) -> Engagement:
         grp = self.groups[g]
         e = Engagement(len(grp.engagements), p.effector, track, t_s, p.pk,
-                       float(self.eff.cost_usd[p.effector]), p.reason, track_key=track_key)
+                       float(self.eff.cost_usd[p.effector]), p.reason, track_key=track_key,
+                       p_hostile=float(p_hostile))
         self.operator.submit(g, e, t_s)
         self.weapons.reserve(g, p.effector)
         grp.engagements.append(e)

@@ -32,7 +32,8 @@ import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
-from bastion.assess import assess_threats, classify
+from bastion.assess import IdentModel, assess_threats, classify
+from bastion.assess.identify import IFFCover, iff_silence
 from bastion.assess.threat import Threats
 from bastion.core.detections import K
 from bastion.respond.effectors import EffectorState, EffectorStatus
@@ -103,8 +104,13 @@ class DecisionStage:
     """The doctrine's decisions for ``n_groups`` groups sharing one scenario's site."""
 
     def __init__(self, doctrine: Doctrine, effectors: EffectorState, assets: Assets,
-                 nfz: NoFireZones, turrets: list[Turret], n_groups: int) -> None:
+                 nfz: NoFireZones, turrets: list[Turret], n_groups: int,
+                 ident: IdentModel | None = None, iff: IFFCover | None = None) -> None:
+        """``ident``: the identification model (default: generic profiles, equal priors);
+        ``iff``: the IFF cover, whose silence counts against own aircraft (None: unused)."""
         self.doctrine, self.eff, self.assets, self.nfz = doctrine, effectors, assets, nfz
+        self.ident = ident or IdentModel.default()
+        self.iff = iff if iff is not None and iff.pos.shape[0] else None
         self.turrets = turrets
         self.G = n_groups
         self.asset_xy = np.ascontiguousarray(assets.enu[:, :2]).reshape(-1, 2)
@@ -117,6 +123,8 @@ class DecisionStage:
         # memory: per track id, and per group
         self.soft_since = TrackMemory(np.nan, np.float64)  # when it entered a jammer footprint
         self.threat = TrackMemory(0, np.bool_)  # a candidate at the last epoch
+        self.iff_since = TrackMemory(np.nan, np.float64)  # when it entered IFF cover
+        self.iff_which = TrackMemory(-1, np.int64)  # the interrogator covering it
         self.last_need_s = np.full((n_groups, len(effectors.names)), -np.inf)
         self.next_decision_s = np.zeros(n_groups)
 
@@ -147,7 +155,8 @@ class DecisionStage:
             sw = self._switch_jammers(t_s, stepping, np.zeros(0, np.int64), np.zeros((0, 3)),
                                       status)
             return Decision(np.zeros((0, K)), np.zeros(0, bool), None, sw)
-        pc = classify(x[:, 3:], P, evidence)
+        pc = classify(x[:, 3:], P, evidence, model=self.ident, altitude_m=x[:, 2],
+                      silence=self._silence(t_s, ids, x, evidence))
         cue_rows = [(i, _cue_rows(pc, free & stepping, group, x, tr.pos, float(tr.range_m)))
                     for i, (tr, free) in enumerate(zip(self.turrets, turret_free, strict=True))
                     if (free & stepping).any()]
@@ -178,6 +187,23 @@ class DecisionStage:
             self.soft_since.set(ids[sub], soft[sub])
             out.proposals += [(int(g), int(ids[sub[p.track_row]]), p) for p in props]
         return out
+
+    def _silence(self, t_s: float, ids: NDArray[np.int64], x: NDArray[np.float64],
+                 evidence: NDArray[np.float64]) -> NDArray[np.float64] | None:
+        """IFF-silence log-likelihoods of the tracks (None without IFF): each track's time
+        in cover counts from the first epoch it was seen inside an interrogator's range."""
+        if self.iff is None:
+            return None
+        since = self.iff_since.get(ids)
+        which = self.iff_which.get(ids)
+        cov = self.iff.covers(x[:, :3])
+        new = np.isnan(since) & (cov >= 0)
+        if new.any():
+            since[new], which[new] = t_s, cov[new]
+            self.iff_since.set(ids[new], since[new])
+            self.iff_which.set(ids[new], which[new])
+        return iff_silence(self.iff, self.ident.p_transponder_belief, t_s, since, which,
+                           evidence)
 
     def _screen(self, t_s: float, called: NDArray[np.bool_], ids: NDArray[np.int64],
                 group: NDArray[np.int64], x: NDArray[np.float64], cand: NDArray[np.bool_],

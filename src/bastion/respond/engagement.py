@@ -60,6 +60,7 @@ class Engagement:
     t_fire_s: float = float("nan")
     t_hit_s: float = float("nan")  # predicted arrival of the round or missile
     track_key: int = -1  # the tracker's own id of the track (``track`` is the reported id)
+    p_hostile: float = float("nan")  # the track's P(hostile) when proposed
 
     def __post_init__(self) -> None:
         if not self.history:

@@ -63,6 +63,13 @@ class NoFireZones:
             inside |= p.contains_points(flat)
         return inside.reshape(xy.shape[:-1])
 
+    def zone_of(self, xy: NDArray[np.float64]) -> int:
+        """Index of the first zone containing the ground point ``xy`` (2,), -1 for none."""
+        for i, p in enumerate(self.paths):
+            if p.contains_point((float(xy[0]), float(xy[1]))):
+                return i
+        return -1
+
     def p_debris(self, point: NDArray[np.float64], vel: NDArray[np.float64],
                  wind: NDArray[np.float64]) -> NDArray[np.float64]:
         """P(debris in a zone) for intercepts at ``point`` (..., 3) with velocity (..., 3)."""

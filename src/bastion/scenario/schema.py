@@ -25,11 +25,13 @@ __all__ = [
     "Asset",
     "Assumption",
     "Bird",
+    "ClassProfile",
     "Departure",
     "Doctrine",
     "Effector",
     "FailSafe",
     "Gun",
+    "Identification",
     "Intruders",
     "Jammer",
     "LatLon",
@@ -173,6 +175,8 @@ class Site(_Model):
     assets: list[Asset] = Field(min_length=1, max_length=1_000)
     fence: Polygon | None = Field(None, description="perimeter polygon")
     no_fire_zones: list[NoFireZone] = Field([], max_length=1_000)
+    crews: Annotated[int, Field(ge=1, le=1_000)] = Field(
+        1, description="operator crews deciding this site's engagement proposals in parallel")
 
     @field_validator("fence")
     @classmethod
@@ -184,6 +188,20 @@ class Site(_Model):
 
 
 # --------------------------------------------------------------------------- sensors
+
+
+CLASS_NAMES = ("hostile_drone", "bird", "own_aircraft")  # order of core.detections.CLASSES
+ClassName = Literal["hostile_drone", "bird", "own_aircraft"]
+# P(a report | true class), one per class (hostile drone, bird, own aircraft): a likelihood
+# row of a sensor whose reports say the same about everyone it reports (RF, IFF)
+Likelihood = Annotated[tuple[float, float, float], Field(
+    description="P(report | hostile drone, bird, own aircraft); each in (0, 1]")]
+
+
+def _likelihood_ok(row: tuple[float, ...], what: str) -> None:
+    if any(not 0.0 < v <= 1.0 for v in row):
+        raise ValueError(f"{what}: every P(report | class) must be in (0, 1] (a zero would "
+                         "rule a class out for good on one report)")
 
 
 class _SensorBase(_Model):
@@ -216,6 +234,12 @@ class Radar(_SensorBase):
         [], max_length=3_600,
         description="[from_deg, to_deg, min_elevation_deg] sectors masked below elevation",
     )
+    rcs_evidence: bool = Field(
+        True, description="each report carries class evidence from its measured RCS")
+    # ASSUMED: ±3 dB amplitude calibration of a search radar's RCS estimate (typical of
+    # uncalibrated surveillance radars; no figure published for the built-ins' radars)
+    rcs_calibration_sigma_db: _between(0.0, 30.0) = Field(
+        3.0, description="1σ error of the radar's RCS estimate, dB (besides Swerling fluctuation)")
 
     @model_validator(mode="after")
     def _false_alarm_load(self) -> Radar:
@@ -237,6 +261,14 @@ class PassiveRF(_SensorBase):
     pd: Prob = 0.8
     sigma_position_m: _between(0.0, 100_000.0, open_lo=True) = Field(
         150.0, description="DF network position error")
+    # ASSUMED: a drone-protocol emitter is strong evidence of a drone; birds never emit; own
+    # aircraft emit but on other protocols, which a DF network mostly rejects
+    class_likelihood: Likelihood = (0.9, 1e-4, 0.02)
+
+    @model_validator(mode="after")
+    def _likelihood(self) -> PassiveRF:
+        _likelihood_ok(self.class_likelihood, "class_likelihood")
+        return self
 
 
 class EOIR(_SensorBase):
@@ -247,8 +279,33 @@ class EOIR(_SensorBase):
     slew_time_s: _between(0.0, 3_600.0) = 2.0
     dwell_s: _between(0.0, DAY_S, open_lo=True) = 4.0
     pd: Prob = 0.9
-    p_correct_class: Prob = 0.9
+    p_correct_class: Prob = Field(
+        0.9, description="diagonal of the default confusion matrix (errors spread evenly)")
+    confusion: list[list[Prob]] | None = Field(
+        None, description="P(reported class | true class): rows true hostile drone, bird, own "
+        "aircraft; columns the reported class; rows sum to 1 (default from p_correct_class)")
     sigma_position_m: _between(0.0, 100_000.0, open_lo=True) = 5.0
+
+    @model_validator(mode="after")
+    def _confusion(self) -> EOIR:
+        c = self.confusion
+        if c is None:
+            return self
+        if len(c) != 3 or any(len(r) != 3 for r in c):
+            raise ValueError("confusion: must be 3 rows of 3 (hostile drone, bird, own aircraft)")
+        for i, r in enumerate(c):
+            if abs(sum(r) - 1.0) > 1e-6:
+                raise ValueError(f"confusion.{i}: a row must sum to 1 (it sums to {sum(r):g})")
+            if r[i] <= 0.0:
+                raise ValueError(f"confusion.{i}.{i}: the right class must have P > 0")
+        return self
+
+    def confusion_matrix(self) -> list[list[float]]:
+        """P(reported j | true i), the given one or the default from ``p_correct_class``."""
+        if self.confusion is not None:
+            return [list(r) for r in self.confusion]
+        pc, off = self.p_correct_class, (1.0 - self.p_correct_class) / 2
+        return [[pc if i == j else off for j in range(3)] for i in range(3)]
 
 
 class IFF(_SensorBase):
@@ -256,6 +313,13 @@ class IFF(_SensorBase):
     interrogation_period_s: Period = 4.0
     range_m: Range = 30_000.0
     reply_probability: Prob = 0.9
+    # ASSUMED: a valid mode-4/5 reply is all but proof of a friend
+    class_likelihood: Likelihood = (1e-4, 1e-4, 1.0)
+
+    @model_validator(mode="after")
+    def _likelihood(self) -> IFF:
+        _likelihood_ok(self.class_likelihood, "class_likelihood")
+        return self
 
 
 class Perimeter(_SensorBase):
@@ -471,7 +535,12 @@ class Operator(_Model):
         8.0, description="median time to approve an engagement")
     decision_time_sigma: _between(0.0, 3.0) = Field(
         0.5, description="lognormal shape (3: the slowest 1 % take 1,000× the median)")
-    p_approve: Prob = 0.97
+    p_approve: Prob = Field(0.97, description="P(approve) of a proposal on a real hostile drone")
+    # ASSUMED: a crew looking at the track (and the EO/IR picture when it has one) rejects
+    # half of the proposals on a bird or an own aircraft the identification got wrong: no
+    # published figure; varied 0.2-0.8 in the built-ins' sensitivity tables
+    p_catch_misid: Prob = Field(
+        0.5, description="P(reject) of a proposal whose track is not a hostile drone")
     timeout_s: _between(0.0, DAY_S, open_lo=True) = 60.0
 
 
@@ -500,9 +569,66 @@ class Doctrine(_Model):
     kill_assessment_p_correct: Prob = 0.95
     operator: Operator = Operator()
     human_in_loop: bool = True
+    automatic_above: Prob | None = Field(
+        None, description="automatic weapons-free mode: with weapons free, proposals on "
+        "tracks with P(hostile) at or above this are approved at once without a crew "
+        "(None: every proposal goes to a crew while human_in_loop)")
 
 
 # --------------------------------------------------------------------------- reference
+
+
+class ClassProfile(_Model):
+    """What one kind of object of a class looks like to the sensors and the tracker."""
+
+    class_name: ClassName
+    name: str = Field("", max_length=80)
+    weight: _between(0.0, 1e6, open_lo=True) = Field(
+        1.0, description="share within its class (normalised over the class's profiles)")
+    speed_mps: _between(0.0, 1_000.0) = 30.0
+    speed_sigma_mps: _between(0.0, 1_000.0, open_lo=True) = 10.0
+    altitude_m: _between(0.0, 30_000.0) = 300.0
+    altitude_sigma_m: _between(0.0, 30_000.0, open_lo=True) = 150.0
+    rcs_m2: Rcs = 0.03
+    rcs_log_sigma: _between(0.0, 10.0, open_lo=True) = Field(
+        0.7, description="spread of natural-log RCS between objects and aspects")
+
+
+class Identification(_Model):
+    """How the defence tells hostile drones from birds and own aircraft. By default the
+    profiles and priors are derived from the scenario's own object mix (raid airframes,
+    birds, own aircraft); anything given here overrides that."""
+
+    priors: dict[ClassName, _between(0.0, 1.0, open_lo=True)] | None = Field(
+        None, description="P(class) before evidence; the three classes, normalised")
+    # ASSUMED: no class is ever ruled out a priori, however few of it the scenario has
+    prior_floor: _between(0.0, 0.3) = Field(
+        0.05, description="derived priors: each class gets at least this")
+    profiles: list[ClassProfile] | None = Field(
+        None, max_length=1_000,
+        description="replace the derived profiles of every class listed here")
+    # ASSUMED spreads around the scenario's nominal figures: ground speed varies with wind,
+    # throttle and manoeuvre; cruise altitudes with terrain following and barometric error
+    speed_spread: _between(0.0, 2.0) = Field(
+        0.15, description="derived profiles: speed sd as a fraction of the speed (added)")
+    altitude_spread: _between(0.0, 2.0) = Field(
+        0.25, description="derived profiles: altitude sd as a fraction of the altitude")
+    # ASSUMED: an object's RCS is one draw for all its looks (aspect, airframe), so the looks
+    # are far from independent evidence of its class: one look in ten counts
+    rcs_evidence_weight: _between(0.0, 1.0) = Field(
+        0.1, description="weight of each radar report's RCS log-likelihood")
+    # ASSUMED: the defence believes own aircraft in its terminal area fly with IFF on, all
+    # but 1 % of them (the doctrine's belief, not the scenario's p_transponder_on: switching
+    # transponders off must be able to fool it)
+    p_transponder_belief: Prob = Field(
+        0.99, description="believed P(an own aircraft's transponder is on): silence in IFF "
+        "cover is evidence against own aircraft, at most log(1 − this)")
+
+    @model_validator(mode="after")
+    def _priors(self) -> Identification:
+        if self.priors is not None and set(self.priors) != set(CLASS_NAMES):
+            raise ValueError(f"priors: give all three classes {', '.join(CLASS_NAMES)}")
+        return self
 
 
 class ReferenceFigure(_Model):
@@ -513,7 +639,8 @@ class ReferenceFigure(_Model):
 class ReferenceOutcome(_Model):
     source: str
     figures: dict[
-        Literal["shot_down", "forced_down", "forced_down_crashed", "leaked", "assets_hit"],
+        Literal["shot_down", "forced_down", "forced_down_crashed", "leaked",
+                "reached_target_area", "drone_hits", "asset_hits", "assets_hit"],
         ReferenceFigure,
     ] = {}
     notes: list[str] = []
@@ -549,6 +676,7 @@ class Scenario(_Model):
     birds: list[Bird] = Field([], max_length=1_000)
     intruders: list[Intruders] = Field([], max_length=1_000)
     doctrine: Doctrine = Doctrine()
+    identification: Identification = Identification()
     reference_outcome: ReferenceOutcome | None = None
     assumptions: list[Assumption] = Field([], max_length=1_000)
 

@@ -7,8 +7,15 @@
   delay, correctly with ``kill_assessment_p_correct``.
 * :func:`electronic_warfare` — radiating jammers deny GNSS (drones then take their
   fail-safe after the lock-loss timeout) and spoofers capture drones and lead them off.
-* :func:`world_events` — drones that ended their flight this tick: logged, and a warhead
-  that goes off near an asset hits it.
+* :func:`world_events` — drones that ended their flight this tick: logged with their miss
+  distance (``value``: metres from where they came down to their target asset), a warhead
+  that goes off within an asset's radius plus the airframe's ``lethal_radius_m`` hits it
+  (one ``asset_hit`` per drone and asset: two drones on one asset count twice), and one
+  that comes down in a no-fire zone is an ``nfz_impact`` whatever brought it down.
+
+Every ``nfz_impact`` carries its source in ``detail`` (debris, rounds, forced_landing,
+crash, leaker, out_of_fuel) and the zone's index in ``value`` (-1 when only its probability
+is known: a missed round's).
 
 Truth rows and pre-drawn outcomes live here, never on the engagement record.
 """
@@ -107,7 +114,8 @@ class SimWeapons(StatusWeapons):
             if k < blk.nd:
                 air.shoot_down(k, e.t_hit_s)
                 rs.log.add(e.t_hit_s, "killed", drone=blk.local_drone(k), track=e.track,
-                           effector=w, engagement=e.id, xyz=pos, detail=blk.eff0.names[w])
+                           effector=w, engagement=e.id, xyz=pos, detail=blk.eff0.names[w],
+                           value=_miss_m(blk, k, pos))
             else:
                 air.mode[k] = Mode.DOWN
                 air.vel[k] = 0.0
@@ -116,7 +124,7 @@ class SimWeapons(StatusWeapons):
             fall = nfz.sample_debris(pos, vel, blk.winds[group], u[1:3]) if nfz else None
             if fall is not None and nfz.contains(fall[None])[0]:
                 rs.log.add(e.t_hit_s, "nfz_impact", effector=w, engagement=e.id,
-                           xyz=(*fall, 0.0), detail="debris")
+                           xyz=(*fall, 0.0), detail="debris", value=nfz.zone_of(fall))
         else:
             rs.log.add(e.t_hit_s, "missed", drone=blk.local_drone(k), track=e.track,
                        effector=w, engagement=e.id)
@@ -138,22 +146,39 @@ class SimWeapons(StatusWeapons):
         return "killed" if shot.hit == right else "missed"
 
 
+def _miss_m(blk: _Block, k: int, pos: NDArray[np.float64]) -> float:
+    """Horizontal distance from ``pos`` to drone row k's target asset, m."""
+    tgt = blk.assets.enu[int(blk.info.target_asset[k])]
+    return float(math.hypot(float(pos[0]) - tgt[0], float(pos[1]) - tgt[1]))
+
+
+_NFZ_SOURCE = {Fate.ATTACKED: "leaker", Fate.LANDED: "forced_landing",
+               Fate.CRASHED: "crash", Fate.OUT_OF_FUEL: "out_of_fuel"}
+
+
 def world_events(blk: _Block, ended: list[tuple[int, int, float]]) -> None:
-    """Log drones that ended their flight; a warhead that goes off may hit an asset."""
+    """Log drones that ended their flight (value: miss distance to their target, m); a
+    warhead that goes off may hit assets; one that comes down in a no-fire zone is logged."""
     air = blk.air
     for k, fate, t_s in ended:
         rs = blk.reps[int(blk.row_block[k])]
         pos = air.impact[k]
         kl = blk.local_drone(k)
+        miss = _miss_m(blk, k, pos)
         if fate == Fate.ATTACKED:
-            rs.log.add(t_s, "leaked", drone=kl, xyz=pos)
+            rs.log.add(t_s, "leaked", drone=kl, xyz=pos, value=miss)
         elif fate in (Fate.LANDED, Fate.CRASHED):
-            rs.log.add(t_s, "forced_down", drone=kl, xyz=pos,
+            rs.log.add(t_s, "forced_down", drone=kl, xyz=pos, value=miss,
                        detail="crashed" if fate == Fate.CRASHED else "landed")
         elif fate == Fate.RETURNED:
-            rs.log.add(t_s, "returned", drone=kl, xyz=pos)
+            rs.log.add(t_s, "returned", drone=kl, xyz=pos, value=miss)
         elif fate == Fate.OUT_OF_FUEL:
-            rs.log.add(t_s, "out_of_fuel", drone=kl, xyz=pos)
+            rs.log.add(t_s, "out_of_fuel", drone=kl, xyz=pos, value=miss)
+        if fate in _NFZ_SOURCE and blk.nfz:
+            zone = blk.nfz.zone_of(pos[:2])
+            if zone >= 0:
+                rs.log.add(t_s, "nfz_impact", drone=kl, xyz=pos, value=float(zone),
+                           detail=_NFZ_SOURCE[fate])
         # a warhead that goes off (attack, or crash on the ground) may hit an asset
         if fate in (Fate.ATTACKED, Fate.CRASHED, Fate.OUT_OF_FUEL):
             sc = blk.sc

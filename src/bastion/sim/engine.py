@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from bastion.assess.identify import IdentModel, IFFCover
 from bastion.core.detections import Detections
 from bastion.core.events import EventLog
 from bastion.core.rng import RepStreams, Streams
@@ -128,6 +129,7 @@ class _Block:
         self.site_centre = np.array([
             np.mean([self.frame.point(a.position) for a in s.assets], axis=0) for s in sc.sites])
         self.site_xy = np.ascontiguousarray(self.site_centre[:, :2]).reshape(-1, 2)
+        self.ident = IdentModel.from_scenario(sc)
         self._build_world(reps)
         self._build_sensors()
         # effectors: static facts shared, dynamic state one row per replication
@@ -138,12 +140,16 @@ class _Block:
         # C2 stages: one group per replication
         self.picture = Picture(self, self._slot_offsets())
         self.stage = DecisionStage(self.doctrine, self.eff0, self.assets, self.nfz,
-                                   [Turret(e.pos, float(e.range_m)) for e in self.eo], B)
+                                   [Turret(e.pos, float(e.range_m)) for e in self.eo], B,
+                                   self.ident, IFFCover.from_scenario(sc, self.frame))
         self.weapons = SimWeapons(self)
+        site_index = {s.name: i for i, s in enumerate(sc.sites)}
         self.book = EngagementBook(
             self.doctrine, self.eff0, self.status, [rs.log for rs in self.reps],
-            SimulatedOperator(self.doctrine, [rs.streams for rs in self.reps]), self.weapons,
-            self.picture, self.stage.is_threat)
+            SimulatedOperator(self.doctrine, [rs.streams for rs in self.reps],
+                              [site_index[e.site] for e in sc.effectors],
+                              [s.crews for s in sc.sites], self._true_kind),
+            self.weapons, self.picture, self.stage.is_threat)
         # tick: the fastest radar (or the decision period when there is no radar)
         periods = [r.period for r in self.radars] + [self.doctrine.decision_period_s]
         self.tick = max(min(periods), 0.25)
@@ -187,7 +193,7 @@ class _Block:
         for i, s in enumerate(self.sc.sensors):
             pos = self.frame.point(s.position)
             if isinstance(s, Radar):
-                self.radars.append(RadarSensor(s, i, pos))
+                self.radars.append(RadarSensor(s, i, pos, self.ident))
             elif isinstance(s, PassiveRF):
                 self.points.append(RFSensor(s, i, pos))
             elif isinstance(s, IFF):
@@ -242,6 +248,12 @@ class _Block:
                 np.linalg.norm(self.winds[rs.b])) + 5.0
 
     # ------------------------------------------------------------------ helpers
+    def _true_kind(self, group: int, track_key: int) -> int:
+        """What a track really follows (the simulated operator's eyes): 0 hostile drone,
+        1 bird, 2 own aircraft, -1 nothing real."""
+        row = int(self.picture.truth.get(np.array([track_key], np.int64))[0])
+        return int(self.air.kind[row]) if row >= 0 else -1
+
     def local_drone(self, k: int) -> int:
         return int(self.row_local[k]) if 0 <= k < self.nd else -1
 
@@ -394,7 +406,9 @@ class _Block:
         for c in d.cues:
             self.eo[c.turret].cue(c.group, pic.label.get(c.track), c.pos, c.vel, t)
         for g, gid, p in d.proposals:
-            self.book.propose(g, t, p, gid, int(pic.label.get(np.array([gid]))[0]))
+            row = int(np.flatnonzero(ids == gid)[0])
+            self.book.propose(g, t, p, gid, int(pic.label.get(np.array([gid]))[0]),
+                              float(d.p_class[row, 0]))
 
     def _finish(self, rs: _Rep) -> None:
         rs.finished = True

@@ -35,9 +35,7 @@ class EOIRSensor(PointSensor):
         super().__init__(index, pos_enu, cfg.period_s, cfg.sigma_position_m)
         self.cfg = cfg
         self.range_m = eoir_range_m(cfg, night)
-        pc = cfg.p_correct_class
-        conf = np.full((K, K), (1 - pc) / (K - 1))
-        np.fill_diagonal(conf, pc)
+        conf = np.array(cfg.confusion_matrix(), float)  # schema: EOIR.confusion
         self.confusion = conf  # P(reported class j | true class i)
         self.cum_confusion = np.cumsum(conf, axis=1)
         self.reset(1)

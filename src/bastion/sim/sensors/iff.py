@@ -16,9 +16,7 @@ from bastion.sim.world.air import AirState, Kind
 
 __all__ = ["IFFSensor"]
 
-_LIKELIHOOD = (1e-4, 1e-4, 1.0)  # a valid mode-4/5 reply is all but proof of a friend
 _SIGMA_M = 60.0  # ASSUMED: secondary-radar position error
-_EVIDENCE = evidence_row(_LIKELIHOOD)
 
 
 class IFFSensor(PointSensor):
@@ -27,9 +25,10 @@ class IFFSensor(PointSensor):
     def __init__(self, cfg: IFF, index: int, pos_enu: NDArray[np.float64]) -> None:
         super().__init__(index, pos_enu, cfg.interrogation_period_s, _SIGMA_M)
         self.cfg = cfg
+        self.evidence = evidence_row(cfg.class_likelihood)  # schema: IFF.class_likelihood
 
     def _candidates(self, air: AirState, t_k: float, k: int, view: BlockView,
                     group: NDArray[np.bool_]):
         idx = self._in_range(air, self.cfg.range_m, view, group, sel=air.transponder,
                              kind=Kind.OWN)
-        return idx, self.cfg.reply_probability, _EVIDENCE
+        return idx, self.cfg.reply_probability, self.evidence

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtri
 
+from bastion.assess.identify import IdentModel, rcs_loglik
 from bastion.core.convert import raise_polar_error
 from bastion.core.detections import Detections, K
 from bastion.scenario.geo import RADIO_EARTH_RADIUS_M, radar_horizon_m
@@ -116,8 +117,12 @@ def radar_look(cfg: Radar, radar_enu: NDArray[np.float64], target_enu: NDArray[n
 
 
 class RadarSensor(PeriodicSensor):
-    def __init__(self, cfg: Radar, index: int, pos_enu: NDArray[np.float64]) -> None:
+    def __init__(self, cfg: Radar, index: int, pos_enu: NDArray[np.float64],
+                 ident: IdentModel | None = None) -> None:
+        """``ident``: the class profiles its reports' RCS evidence is judged against (None,
+        or ``cfg.rcs_evidence`` off: reports carry no class evidence)."""
         self.cfg = cfg
+        self.ident = ident if cfg.rcs_evidence else None
         self.index = index
         self.pos = pos_enu
         self.key = f"radar/{index}"
@@ -172,4 +177,34 @@ class RadarSensor(PeriodicSensor):
         if t_b.size == 0:
             return Detections.empty()
         raise_polar_error(status)
-        return Detections(t_b, sensor, z, R, np.zeros((t_b.size, K)), truth, rep)
+        ev = (np.zeros((t_b.size, K)) if self.ident is None
+              else self._rcs_evidence(air, view, k, z, truth, rep))
+        return Detections(t_b, sensor, z, R, ev, truth, rep)
+
+    def _rcs_evidence(self, air: AirState, view: BlockView, k: int, z: NDArray[np.float64],
+                      truth: NDArray[np.int64], rep: NDArray[np.int64]) -> NDArray[np.float64]:
+        """Class evidence of each report from its measured RCS: a Swerling-1 look measures
+        σ·E, E ~ Exp(1) (its own stream, keyed by the object, scan and radar); a false alarm
+        looks like an echo of SNR 1 at its range (σ_ref·(R/R90)⁴/SNR90 times E)."""
+        real = truth >= 0
+        u = np.empty(truth.size)
+        if real.any():
+            rows = truth[real]
+            u[real] = view.streams.uniform(self.key + "/rcs", rep[real], view.row_local[rows], k)
+        fa = np.flatnonzero(~real)
+        if fa.size:
+            # entity: the false alarm's rank among its replication's false alarms this scan
+            order = np.argsort(rep[fa], kind="stable")
+            r_sorted = rep[fa][order]
+            first = np.searchsorted(r_sorted, r_sorted, side="left")
+            rank = np.empty(fa.size, np.int64)
+            rank[order] = np.arange(fa.size) - first
+            u[fa] = view.streams.uniform(self.key + "/rcs", rep[fa], _CLUTTER + 1 + rank, k)
+        e = -np.log(np.maximum(u, 1e-300))
+        sigma = np.empty(truth.size)
+        sigma[real] = air.rcs_m2[truth[real]]
+        if fa.size:
+            r = np.linalg.norm(z[fa] - self.pos, axis=1)
+            sigma[fa] = (self.cfg.reference_rcs_m2 * (r / self.cfg.range_pd90_m) ** 4
+                         / self.snr90)
+        return rcs_loglik(self.ident, sigma * e, self.cfg.rcs_calibration_sigma_db)

@@ -16,10 +16,6 @@ from bastion.sim.world.air import AirState
 
 __all__ = ["RFSensor"]
 
-# ASSUMED: a drone-protocol emitter is strong evidence of a drone; birds never emit; own
-# aircraft emit but on other protocols, which a DF network mostly rejects.
-_LIKELIHOOD = (0.9, 1e-4, 0.02)
-_EVIDENCE = evidence_row(_LIKELIHOOD)
 
 
 class RFSensor(PointSensor):
@@ -28,8 +24,9 @@ class RFSensor(PointSensor):
     def __init__(self, cfg: PassiveRF, index: int, pos_enu: NDArray[np.float64]) -> None:
         super().__init__(index, pos_enu, cfg.period_s, cfg.sigma_position_m)
         self.cfg = cfg
+        self.evidence = evidence_row(cfg.class_likelihood)  # schema: PassiveRF.class_likelihood
 
     def _candidates(self, air: AirState, t_k: float, k: int, view: BlockView,
                     group: NDArray[np.bool_]):
         idx = self._in_range(air, self.cfg.range_m, view, group, sel=air.emits_rf)
-        return idx, self.cfg.pd, _EVIDENCE
+        return idx, self.cfg.pd, self.evidence
