@@ -22,6 +22,7 @@ __all__ = [
     "EOIR",
     "IFF",
     "Airframe",
+    "AirframeKinematics",
     "Asset",
     "Assumption",
     "Bird",
@@ -410,6 +411,66 @@ class Airframe(_Model):
     p_crash_on_forced_landing: Prob = 0.5
     lethal_radius_m: _between(0.0, 10_000.0, open_lo=True) = 30.0
     endurance_s: _between(0.0, WEEK_S, open_lo=True) = 14_400.0
+    # --- kinematics by kind (None: the kind's default, ``Airframe.kinematics``) --------
+    climb_rate_mps: _between(0.0, 50.0, open_lo=True) | None = Field(
+        None, description="steepest climb toward cruise altitude; default by kind")
+    descent_rate_mps: _between(0.0, 50.0, open_lo=True) | None = Field(
+        None, description="steepest descent (a multirotor's fail-safe landing); by kind")
+    acceleration_mps2: _between(0.0, 100.0, open_lo=True) | None = Field(
+        None, description="multirotor only: speeding up after take-off and braking into "
+        "the approach")
+    approach_speed_mps: _between(0.0, 400.0, open_lo=True) | None = Field(
+        None, description="multirotor only: airspeed within approach_radius_m of the aim")
+    approach_radius_m: _between(0.0, 100_000.0) | None = Field(
+        None, description="multirotor only: where the slow final approach starts")
+    hover_s: _between(0.0, DAY_S) | None = Field(
+        None, description="multirotor only: time hovering over the aim before the attack")
+
+    @model_validator(mode="after")
+    def _multirotor_fields(self) -> Airframe:
+        if self.kind == "fixed_wing":
+            for f in ("acceleration_mps2", "approach_speed_mps", "approach_radius_m", "hover_s"):
+                if getattr(self, f) is not None:
+                    raise ValueError(f"{f}: only a multirotor has it (kind is fixed_wing: it "
+                                     "cannot hover and flies its approach at cruise speed)")
+        return self
+
+    def kinematics(self) -> AirframeKinematics:
+        """The effective kinematic numbers: what the airframe sets, else its kind's default."""
+        d = _KIN_DEFAULTS[self.kind]
+        pick = lambda f: d[f] if getattr(self, f) is None else getattr(self, f)  # noqa: E731
+        return AirframeKinematics(**{f: float(pick(f)) for f in d})
+
+
+class AirframeKinematics(BaseModel):
+    """Resolved kinematics of an airframe (see ``_KIN_DEFAULTS``)."""
+
+    model_config = ConfigDict(frozen=True)
+    climb_rate_mps: float
+    descent_rate_mps: float
+    acceleration_mps2: float  # inf: changes speed at once
+    approach_speed_mps: float  # inf: no slow approach (cruise speed to the end)
+    approach_radius_m: float
+    hover_s: float
+
+
+_KIN_DEFAULTS: dict[str, dict[str, float]] = {
+    # fixed-wing: holds altitude at <= 3 m/s either way (a small UAV's cruise climb), no
+    # hover, no slow approach; these are the numbers bastion has always used.
+    "fixed_wing": {"climb_rate_mps": 3.0, "descent_rate_mps": 3.0,
+                   "acceleration_mps2": math.inf, "approach_speed_mps": math.inf,
+                   "approach_radius_m": 0.0, "hover_s": 0.0},
+    "multirotor": {
+        # ASSUMED: loaded quadcopter: DJI Mavic 3 / Matrice 300 spec sheets give 6-8 m/s
+        # ascent and 5-6 m/s descent unloaded; a payload roughly halves the margin.
+        "climb_rate_mps": 5.0, "descent_rate_mps": 3.0,
+        # ASSUMED: ~0.3 g horizontal acceleration (a 17 deg tilt) for a loaded airframe.
+        "acceleration_mps2": 3.0,
+        # ASSUMED: an operator lining up a drop or a dive over the target slows to a few
+        # m/s over the last few hundred metres and hovers to aim (open reporting of
+        # quadcopter drop attacks; no published figure).
+        "approach_speed_mps": 5.0, "approach_radius_m": 300.0, "hover_s": 20.0},
+}
 
 
 class Departure(_Model):
