@@ -26,6 +26,7 @@ __all__ = [
     "Asset",
     "Assumption",
     "Bird",
+    "Camera",
     "Departure",
     "Doctrine",
     "Effector",
@@ -42,6 +43,7 @@ __all__ = [
     "Perimeter",
     "Position",
     "Radar",
+    "ReactionForce",
     "Raid",
     "ReferenceFigure",
     "ReferenceOutcome",
@@ -169,9 +171,24 @@ class NoFireZone(_Model):
         return pts
 
 
+class ReactionForce(_Model):
+    """The site's ground reaction force: leaves its base ``response_time_s`` after an alarm and
+    moves at ``speed_mps`` to intercept the intruders (stopping those within capture radius)."""
+
+    position: LatLon | None = Field(None, description="its base; default: the assets' centroid")
+    # ASSUMED: a guard force on standby mounts up and leaves in ~2 min (quick-reaction-force
+    # readiness; no published figure for this base)
+    response_time_s: _between(0.0, WEEK_S) = 120.0
+    # ASSUMED: a vehicle on base roads and open ground, ~20 km/h average
+    speed_mps: _between(0.0, 50.0, open_lo=True) = 6.0
+    # ASSUMED: close enough to challenge and detain
+    capture_radius_m: _between(0.0, 1_000.0, open_lo=True) = 20.0
+
+
 class Site(_Model):
     name: Name
     assets: list[Asset] = Field(min_length=1, max_length=1_000)
+    reaction_force: ReactionForce = ReactionForce()
     fence: Polygon | None = Field(None, description="perimeter polygon")
     no_fire_zones: list[NoFireZone] = Field([], max_length=1_000)
 
@@ -266,7 +283,28 @@ class Perimeter(_SensorBase):
     nuisance_per_hour: _between(0.0, 3_600.0, "at most one a second") = 0.5
 
 
-Sensor = Annotated[Radar | PassiveRF | EOIR | IFF | Perimeter, Field(discriminator="kind")]
+class Camera(_SensorBase):
+    """A fixed perimeter camera watching the ground for people on foot (not the air).
+
+    Its visible (EO) channel sees only by day; its thermal (IR) channel sees day and night,
+    at night with its own range factor. Each look detects a person in range with ``pd``.
+    """
+
+    kind: Literal["camera"] = "camera"
+    period_s: Period = Field(1.0, description="seconds between looks")
+    eo_range_m: RangeOrZero = Field(
+        400.0, description="visible channel: range on a person, by day only (0: no EO)")
+    ir_range_m: RangeOrZero = Field(
+        300.0, description="thermal channel: range on a person by day (0: no IR)")
+    ir_night_range_factor: _between(0.0, 10.0) = Field(
+        1.3, description="thermal range at night ÷ by day (cooler background, more contrast)")
+    pd: Prob = Field(0.3, description="chance one look detects a person in range")
+    latency_s: _between(0.0, DAY_S) = Field(
+        10.0, description="from detection to the alarm (an operator confirms the picture)")
+
+
+Sensor = Annotated[Radar | PassiveRF | EOIR | IFF | Perimeter | Camera,
+                   Field(discriminator="kind")]
 
 
 # --------------------------------------------------------------------------- effectors
@@ -519,8 +557,8 @@ class Intruders(_Model):
     breach_at: LatLon
     target: str = Field(description="asset they head for")
     speed_mps: _between(0.0, 15.0, "on foot or running", open_lo=True) = 1.5
-    response_time_s: _between(0.0, WEEK_S, open_lo=True) = Field(
-        300.0, description="time from alarm until a response team stops them"
+    response_time_s: _between(0.0, WEEK_S) | None = Field(
+        None, description="overrides the site reaction force's response time for this group"
     )
 
 
