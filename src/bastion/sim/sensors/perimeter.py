@@ -109,7 +109,7 @@ def _ground(sc: Scenario, frame: Frame, streams: Streams, log: EventLog) -> None
     walking = np.zeros(n, bool)
     done = np.zeros(n, bool)
     t0 = float(t_breach.min())
-    steps = int(math.ceil((sc.duration_s - t0) / _DT_S))
+    steps = math.ceil((sc.duration_s - t0) / _DT_S)
     for step in range(steps + 1):
         t = t0 + step * _DT_S
         walking = ~done & (t >= t_breach)
