@@ -5,7 +5,7 @@ replication): each walks from the breach point straight at its group's target as
 own speed. The ground does not interact with the air battle, so it is stepped on its own
 1 s grid (``_DT_S``) from the first breach until every person is stopped or at the asset.
 
-* A fence zone (``Perimeter`` at the site) detects a person crossing at the breach with
+* A fence zone (``Perimeter`` at the site) detects the group's crossing at the breach with
   ``pd``; the alarm follows ``latency_s`` later.
 * Cameras (``Camera`` at the site) look every ``period_s``: a person within the camera's
   current range is detected with ``pd`` per look. The visible channel sees only by day; the
@@ -75,12 +75,14 @@ def _ground(sc: Scenario, frame: Frame, streams: Streams, log: EventLog) -> None
     u = d / np.maximum(dist, 1e-9)[:, None]
     pos = breach.copy()
 
-    # detection time per person (inf: not yet); the fence fires at the breach
+    # detection time per person (inf: not yet). The fence fires at the breach: one crossing
+    # of the fence at one place by the group, so one draw per group (the same draw as the
+    # closed-form model this replaced)
     t_det = np.full(n, np.inf)
+    u_fence = streams.uniform("perimeter", np.arange(len(groups)), 0)[grp]
     for s in sc.sensors:
         if isinstance(s, Perimeter):
-            on = (site == site_idx[s.site]) & (
-                streams.uniform("perimeter", ids, 0) < s.pd)
+            on = (site == site_idx[s.site]) & (u_fence < s.pd)
             t_det = np.where(on, np.minimum(t_det, t_breach + s.latency_s), t_det)
     cams = [c for c in sc.sensors if isinstance(c, Camera)]
     cam_xy = np.array([frame.point(c.position)[:2] for c in cams]).reshape(-1, 2)
