@@ -179,3 +179,23 @@ def test_night_removes_eo_detections_but_keeps_ir():
 def test_ground_run_is_deterministic():
     sc = _with_cameras(True, fence_pd=0.5)
     assert _run(sc, 5) == _run(sc, 5)
+
+
+# ----------------------------------------------------------------------- template
+
+
+def test_generic_airfield_is_a_builtin_of_rf_linked_multirotors_from_5_km():
+    from bastion.scenario import builtin_names, load_scenario
+
+    assert "generic-airfield" in builtin_names()
+    sc = load_scenario("generic-airfield")
+    assert {s.kind for s in sc.sensors} >= {"radar", "eoir", "camera", "perimeter"}
+    assert sorted(e.kind for e in sc.effectors) == ["gun", "jammer"]
+    frame = Frame(sc.origin)
+    for r in sc.raids:
+        af = sc.airframes[r.airframe]
+        assert af.kind == "multirotor" and af.navigation == "rf_link" and af.emits_rf
+        aim = next(a for s in sc.sites for a in s.assets if a.name == r.target)
+        d = np.linalg.norm(frame.point(r.launch)[:2] - frame.point(aim.position)[:2])
+        assert 4_500.0 < d < 5_500.0
+    assert sc.intruders and sc.night
