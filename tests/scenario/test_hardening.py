@@ -242,6 +242,6 @@ def test_polygon_problem_accepts_closed_and_either_winding():
 
 
 def test_builtins_pass_every_new_check():
-    for name in ("khmeimim-2018", "khmeimim-2025"):
+    for name in ("khmeimim-2018", "khmeimim-2025", "generic-airfield"):
         sc = load_scenario(name)
         assert sum(sc.object_counts().values()) < MAX_OBJECTS

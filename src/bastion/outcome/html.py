@@ -274,6 +274,46 @@ def _timelines(mc: MonteCarloResult, summ: dict[str, dict[str, float]]) -> str:
     return "\n".join(out)
 
 
+_GROUND = (
+    ("intruders_stopped", "Intruders stopped", "by the reaction force, per replication"),
+    ("intruders_reached_asset", "Intruders at their asset", "within its radius, unstopped"),
+    ("breach_to_alarm_s", "Breach to alarm (s)", "mean over groups: first detection + latency"),
+    ("breach_to_stop_s", "Breach to stop (s)", "mean over the people stopped"),
+)
+_GROUND_KINDS = ("intrusion", "intrusion_alarm", "intruders_stopped",
+                 "intruders_reached_asset")
+
+
+def _ground(mc: MonteCarloResult, summ: dict[str, dict[str, float]]) -> str:
+    """People on foot: outcome figures over all replications and the representative
+    replication's intrusion timeline (``sim/sensors/perimeter.py``)."""
+    if not mc.scenario.intruders:
+        return ""
+    n = sum(g.count for g in mc.scenario.intruders)
+    out = ["<h3>Ground intrusion (people on foot)</h3>",
+           f'<p class="note">{n} intruders in {len(mc.scenario.intruders)} group(s), '
+           f"{'at night (cameras on thermal only)' if mc.scenario.night else 'by day'}. "
+           "Per replication, mean ± standard error.</p>"]
+    rows = []
+    for key, label, what in _GROUND:
+        st = summ.get(key)
+        if st is None:
+            continue
+        rows.append([_e(label), f"{_num(st['mean'])} ± {_num(st['se'], 2)}",
+                     f"{_num(st['p05'])} – {_num(st['p95'])}", _e(what)])
+    out.append(_table(["Outcome", "Mean ± s.e.", "5th–95th pct", "Measured"], rows, {1, 2}))
+    rep = mc.representative
+    ev = rep.events.to_pylist()
+    tl = [[_num(r["t_s"]), _e(r["kind"].replace("_", " ")),
+           _num(r["value"]) if r["kind"] != "intrusion_alarm" else f"{_num(r['value'])} s "
+           "after the breach", _e(r["detail"])]
+          for r in ev if r["kind"] in _GROUND_KINDS]
+    if tl:
+        out.append(f"<h3>Intrusion timeline, replication {rep.replication}</h3>")
+        out.append(_table(["t (s)", "Event", "People / delay", "Site / asset"], tl, {0}))
+    return "\n".join(out)
+
+
 def _effector_stats(mc: MonteCarloResult, summ: dict[str, dict[str, float]]
                     ) -> list[dict[str, Any]]:
     stats = []
@@ -525,6 +565,7 @@ def write_html(mc: MonteCarloResult, path: Path, coverage: Coverage | None = Non
         _coverage(coverage if coverage is not None else mc.coverage()),
         _distributions(mc),
         _timelines(mc, summ),
+        _ground(mc, summ),
         _effectors(mc, stats),
         _rules(mc, summ, stats),
         _footer(mc),

@@ -91,7 +91,8 @@ def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
     at_own: set[int] = set()
     n_jammed_own = n_nfz = n_nuisance = 0
     alarm_delays: list[float] = []
-    stopped = reached = 0.0
+    stopped = reached = stop_delays = 0.0
+    breach_t: dict[int, float] = {}  # intruder group -> breach time
 
     for i, k in enumerate(kind):
         d = drone[i]
@@ -150,8 +151,12 @@ def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
             n_nuisance += 1
         elif k == "intrusion_alarm":
             alarm_delays.append(col["value"][i])
+        elif k == "intrusion":
+            breach_t[col["engagement"][i]] = col["t_s"][i]
         elif k == "intruders_stopped":
             stopped += col["value"][i]
+            stop_delays += col["value"][i] * (
+                col["t_s"][i] - breach_t.get(col["engagement"][i], math.nan))
         elif k == "intruders_reached_asset":
             reached += col["value"][i]
 
@@ -210,7 +215,7 @@ def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
         "detected": float(np.isfinite(marks["detected"]).sum()),
         "mean_kill_margin_s": float(np.mean(kill_margin)) if kill_margin else math.nan,
         **chain,
-        **_perimeter(sc, alarm_delays, n_nuisance, stopped, reached),
+        **_perimeter(sc, alarm_delays, n_nuisance, stopped, reached, stop_delays),
     }
     aimed = target[np.array(leaked, np.int64)]
     for a, name in enumerate(asset_names):
@@ -227,7 +232,7 @@ def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
 
 
 def _perimeter(sc: Scenario, alarm_delays: list[float], n_nuisance: int, stopped: float,
-               reached: float) -> dict[str, float]:
+               reached: float, stop_delays: float) -> dict[str, float]:
     """Perimeter figures: nuisance alarms, and for intruders the mean breach-to-alarm delay
     and how many were stopped or reached their asset."""
     fences = any(isinstance(s, Perimeter) for s in sc.sensors)
@@ -236,6 +241,8 @@ def _perimeter(sc: Scenario, alarm_delays: list[float], n_nuisance: int, stopped
     return {
         "breach_to_alarm_s": float(np.mean(alarm_delays)) if alarm_delays else math.nan,
         "intruders_stopped": float(stopped),
+        # mean over the people stopped of breach-to-stop time
+        "breach_to_stop_s": float(stop_delays / stopped) if stopped else math.nan,
         "intruders_reached_asset": float(reached),
         "nuisance_alarms": float(n_nuisance),
     }

@@ -22,10 +22,12 @@ __all__ = [
     "EOIR",
     "IFF",
     "Airframe",
+    "AirframeKinematics",
     "Asset",
     "Assumption",
     "Bird",
     "ClassProfile",
+    "Camera",
     "Departure",
     "Doctrine",
     "Effector",
@@ -44,6 +46,7 @@ __all__ = [
     "Position",
     "Radar",
     "Raid",
+    "ReactionForce",
     "ReferenceFigure",
     "ReferenceOutcome",
     "Scenario",
@@ -170,9 +173,24 @@ class NoFireZone(_Model):
         return pts
 
 
+class ReactionForce(_Model):
+    """The site's ground reaction force: leaves its base ``response_time_s`` after an alarm and
+    moves at ``speed_mps`` to intercept the intruders (stopping those within capture radius)."""
+
+    position: LatLon | None = Field(None, description="its base; default: the assets' centroid")
+    # ASSUMED: a guard force on standby mounts up and leaves in ~2 min (quick-reaction-force
+    # readiness; no published figure for this base)
+    response_time_s: _between(0.0, WEEK_S) = 120.0
+    # ASSUMED: a vehicle on base roads and open ground, ~20 km/h average
+    speed_mps: _between(0.0, 50.0, open_lo=True) = 6.0
+    # ASSUMED: close enough to challenge and detain
+    capture_radius_m: _between(0.0, 1_000.0, open_lo=True) = 20.0
+
+
 class Site(_Model):
     name: Name
     assets: list[Asset] = Field(min_length=1, max_length=1_000)
+    reaction_force: ReactionForce = ReactionForce()
     fence: Polygon | None = Field(None, description="perimeter polygon")
     no_fire_zones: list[NoFireZone] = Field([], max_length=1_000)
     crews: Annotated[int, Field(ge=1, le=1_000)] = Field(
@@ -329,7 +347,28 @@ class Perimeter(_SensorBase):
     nuisance_per_hour: _between(0.0, 3_600.0, "at most one a second") = 0.5
 
 
-Sensor = Annotated[Radar | PassiveRF | EOIR | IFF | Perimeter, Field(discriminator="kind")]
+class Camera(_SensorBase):
+    """A fixed perimeter camera watching the ground for people on foot (not the air).
+
+    Its visible (EO) channel sees only by day; its thermal (IR) channel sees day and night,
+    at night with its own range factor. Each look detects a person in range with ``pd``.
+    """
+
+    kind: Literal["camera"] = "camera"
+    period_s: Period = Field(1.0, description="seconds between looks")
+    eo_range_m: RangeOrZero = Field(
+        400.0, description="visible channel: range on a person, by day only (0: no EO)")
+    ir_range_m: RangeOrZero = Field(
+        300.0, description="thermal channel: range on a person by day (0: no IR)")
+    ir_night_range_factor: _between(0.0, 10.0) = Field(
+        1.3, description="thermal range at night ÷ by day (cooler background, more contrast)")
+    pd: Prob = Field(0.3, description="chance one look detects a person in range")
+    latency_s: _between(0.0, DAY_S) = Field(
+        10.0, description="from detection to the alarm (an operator confirms the picture)")
+
+
+Sensor = Annotated[Radar | PassiveRF | EOIR | IFF | Perimeter | Camera,
+                   Field(discriminator="kind")]
 
 
 # --------------------------------------------------------------------------- effectors
@@ -474,6 +513,66 @@ class Airframe(_Model):
     p_crash_on_forced_landing: Prob = 0.5
     lethal_radius_m: _between(0.0, 10_000.0, open_lo=True) = 30.0
     endurance_s: _between(0.0, WEEK_S, open_lo=True) = 14_400.0
+    # --- kinematics by kind (None: the kind's default, ``Airframe.kinematics``) --------
+    climb_rate_mps: _between(0.0, 50.0, open_lo=True) | None = Field(
+        None, description="steepest climb toward cruise altitude; default by kind")
+    descent_rate_mps: _between(0.0, 50.0, open_lo=True) | None = Field(
+        None, description="steepest descent (a multirotor's fail-safe landing); by kind")
+    acceleration_mps2: _between(0.0, 100.0, open_lo=True) | None = Field(
+        None, description="multirotor only: speeding up after take-off and braking into "
+        "the approach")
+    approach_speed_mps: _between(0.0, 400.0, open_lo=True) | None = Field(
+        None, description="multirotor only: airspeed within approach_radius_m of the aim")
+    approach_radius_m: _between(0.0, 100_000.0) | None = Field(
+        None, description="multirotor only: where the slow final approach starts")
+    hover_s: _between(0.0, DAY_S) | None = Field(
+        None, description="multirotor only: time hovering over the aim before the attack")
+
+    @model_validator(mode="after")
+    def _multirotor_fields(self) -> Airframe:
+        if self.kind == "fixed_wing":
+            for f in ("acceleration_mps2", "approach_speed_mps", "approach_radius_m", "hover_s"):
+                if getattr(self, f) is not None:
+                    raise ValueError(f"{f}: only a multirotor has it (kind is fixed_wing: it "
+                                     "cannot hover and flies its approach at cruise speed)")
+        return self
+
+    def kinematics(self) -> AirframeKinematics:
+        """The effective kinematic numbers: what the airframe sets, else its kind's default."""
+        d = _KIN_DEFAULTS[self.kind]
+        pick = lambda f: d[f] if getattr(self, f) is None else getattr(self, f)  # noqa: E731
+        return AirframeKinematics(**{f: float(pick(f)) for f in d})
+
+
+class AirframeKinematics(BaseModel):
+    """Resolved kinematics of an airframe (see ``_KIN_DEFAULTS``)."""
+
+    model_config = ConfigDict(frozen=True)
+    climb_rate_mps: float
+    descent_rate_mps: float
+    acceleration_mps2: float  # inf: changes speed at once
+    approach_speed_mps: float  # inf: no slow approach (cruise speed to the end)
+    approach_radius_m: float
+    hover_s: float
+
+
+_KIN_DEFAULTS: dict[str, dict[str, float]] = {
+    # fixed-wing: holds altitude at <= 3 m/s either way (a small UAV's cruise climb), no
+    # hover, no slow approach; these are the numbers bastion has always used.
+    "fixed_wing": {"climb_rate_mps": 3.0, "descent_rate_mps": 3.0,
+                   "acceleration_mps2": math.inf, "approach_speed_mps": math.inf,
+                   "approach_radius_m": 0.0, "hover_s": 0.0},
+    "multirotor": {
+        # ASSUMED: loaded quadcopter: DJI Mavic 3 / Matrice 300 spec sheets give 6-8 m/s
+        # ascent and 5-6 m/s descent unloaded; a payload roughly halves the margin.
+        "climb_rate_mps": 5.0, "descent_rate_mps": 3.0,
+        # ASSUMED: ~0.3 g horizontal acceleration (a 17 deg tilt) for a loaded airframe.
+        "acceleration_mps2": 3.0,
+        # ASSUMED: an operator lining up a drop or a dive over the target slows to a few
+        # m/s over the last few hundred metres and hovers to aim (open reporting of
+        # quadcopter drop attacks; no published figure).
+        "approach_speed_mps": 5.0, "approach_radius_m": 300.0, "hover_s": 20.0},
+}
 
 
 class Departure(_Model):
@@ -522,8 +621,8 @@ class Intruders(_Model):
     breach_at: LatLon
     target: str = Field(description="asset they head for")
     speed_mps: _between(0.0, 15.0, "on foot or running", open_lo=True) = 1.5
-    response_time_s: _between(0.0, WEEK_S, open_lo=True) = Field(
-        300.0, description="time from alarm until a response team stops them"
+    response_time_s: _between(0.0, WEEK_S) | None = Field(
+        None, description="overrides the site reaction force's response time for this group"
     )
 
 

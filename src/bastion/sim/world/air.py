@@ -8,6 +8,11 @@ every object flies at constant velocity, so propagation is exact and time can be
   drone), so it drifts by exactly that velocity and its navigation error grows linearly.
 * A spoofed drone believes it is ``nav_err`` away from where it is and steers its
   *believed* position to the waypoint; its true path ends at waypoint − nav_err.
+* A multirotor (``Phase``) takes off vertically at its climb rate, speeds up at its
+  acceleration (flown at the mean speed for the time it takes), cruises, brakes into a
+  slow final approach within ``approach_radius_m`` of its aim, hovers there ``hover_s`` to
+  line up, then dives. Each phase is a constant velocity, so propagation stays exact; the
+  phase boundaries are events like waypoints. Its fail-safe ``land`` is straight down.
 * Fail-safe ``land`` glides down at the airframe's glide ratio along its current heading;
   ``loiter`` holds station until endurance runs out; ``return`` flies back to launch.
 
@@ -25,7 +30,7 @@ from numpy.typing import NDArray
 
 from bastion.sim.world.kernels import advance_kernel, denied_kernel, velocities_kernel
 
-__all__ = ["AirState", "Fate", "Kind", "Mode", "Nav", "concat_air"]
+__all__ = ["KIN_COLUMNS", "AirState", "Fate", "Kind", "Mode", "Nav", "Phase", "concat_air"]
 
 F64 = NDArray[np.float64]
 I8 = NDArray[np.int8]
@@ -53,6 +58,32 @@ class Nav:
     GNSS = 0
     INS = 1
     SPOOFED = 2
+
+
+class Phase:
+    """Flight phase of a drone row while it cruises (``world.kernels`` repeats the codes)."""
+
+    FIXED = 0  # fixed-wing: the cruise law alone
+    CLIMB = 1  # multirotor: straight up to cruise altitude
+    ACCEL = 2  # multirotor: speeding up to cruise speed
+    CRUISE = 3  # multirotor: at cruise speed
+    BRAKE = 4  # multirotor: slowing into the approach
+    APPROACH = 5  # multirotor: slow final approach
+    HOVER = 6  # multirotor: holding over the aim before the dive
+    NAMES = ("fixed", "climb", "accel", "cruise", "brake", "approach", "hover")
+
+
+# Columns of AirState.kin, the per-drone kinematics table (built from Airframe.kinematics).
+KIN_COLUMNS = ("climb_mps", "descent_mps", "approach_speed_mps", "approach_radius_m",
+               "brake_m", "hover_s", "accel_s")
+
+
+def default_kin(nd: int) -> NDArray[np.float64]:
+    """The fixed-wing table: ±3 m/s altitude hold and nothing else."""
+    kin = np.zeros((nd, len(KIN_COLUMNS)))
+    kin[:, 0] = kin[:, 1] = 3.0
+    kin[:, 2] = np.inf
+    return kin
 
 
 class Fate:
@@ -104,9 +135,17 @@ class AirState:
     # --- bird rows: wander about a centre ------------------------------------------------
     bird_centre: F64 = field(default_factory=lambda: np.zeros((0, 3)))
     bird_radius_m: F64 = field(default_factory=lambda: np.zeros(0))
+    # --- drone rows: flight phase (multirotor kinematics) --------------------------------
+    phase: I8 = field(default_factory=lambda: np.zeros(0, np.int8))
+    phase_t_s: F64 = field(default_factory=lambda: np.zeros(0))  # end of a timed phase
+    kin: F64 = field(default_factory=lambda: np.zeros((0, len(KIN_COLUMNS))))
 
     def __post_init__(self) -> None:
         nd = self.n_drones
+        if self.phase.shape[0] != nd:  # built without kinematics: all fixed-wing
+            self.phase = np.zeros(nd, np.int8)
+            self.phase_t_s = np.full(nd, np.nan)
+            self.kin = default_kin(nd)
         if self.fate.shape[0] != nd:
             self.fate = np.zeros(nd, np.int8)
             self.t_fate_s = np.full(nd, np.nan)
@@ -143,7 +182,7 @@ class AirState:
         velocities_kernel(np.asarray(idx, np.int64), self.mode, self.pos, self.vel,
                           self._wind_rows(), self.nav, self.nav_err, self.drift_mps,
                           self.launch, self.wp, self.wp_idx, self.speed_mps, self.alt_m,
-                          self.glide_ratio)
+                          self.glide_ratio, self.phase, self.kin)
 
     # ----------------------------------------------------------------------- propagation
     def advance(self, t0_s: float, t1_s: float, rows: B | None = None
@@ -166,7 +205,8 @@ class AirState:
             self.t_start_s, self.t_end_s, self.speed_mps, self.alt_m, self.wp, self.n_wp,
             self.wp_idx, self.launch, self.nav, self.nav_err, self.drift_mps, self._wind_rows(),
             self.glide_ratio, self.crash_draw, self.p_crash, self.endurance_s, self.fate,
-            self.t_fate_s, self.impact, self.bird_centre, self.bird_radius_m)
+            self.t_fate_s, self.impact, self.bird_centre, self.bird_radius_m, self.phase,
+            self.phase_t_s, self.kin)
         if e_row.size == 0:
             return []
         # the order they were reported in: by waypoint pass, then by row
@@ -212,13 +252,15 @@ class AirState:
         self.nav[k] = Nav.SPOOFED
         self.nav_err[k, :2] = aim - divert_enu[:2]
         self.spoofed_by[k] = spoofer
+        if self.phase[k] == Phase.HOVER:  # it now believes its aim is elsewhere: flies on
+            self.phase[k] = Phase.APPROACH
         self.drone_velocities(np.array([k]))
 
 
 _DRONE_FIELDS = ("speed_mps", "alt_m", "n_wp", "wp_idx", "launch", "nav", "nav_err",
                  "drift_mps", "gnss_susceptible", "denied_since_s", "failsafe",
                  "lock_timeout_s", "glide_ratio", "crash_draw", "p_crash", "endurance_s",
-                 "fate", "t_fate_s", "impact", "spoofed_by")
+                 "fate", "t_fate_s", "impact", "spoofed_by", "phase", "phase_t_s", "kin")
 _ROW_FIELDS = ("kind", "pos", "vel", "rcs_m2", "mode", "t_start_s", "emits_rf", "transponder",
                "t_end_s")
 

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from bastion.core.rng import Streams
 from bastion.scenario.geo import Frame
 from bastion.scenario.schema import Scenario
-from bastion.sim.world.air import AirState, Kind, Mode, Nav
+from bastion.sim.world.air import KIN_COLUMNS, AirState, Kind, Mode, Nav, Phase
 
 __all__ = ["DroneInfo", "build_air", "wind_vector"]
 
@@ -97,6 +97,24 @@ def build_air(
         n_wp[rows] = len(pts)
         target[rows] = t_idx
     launch[:, 2] = alt
+    # kinematics by airframe kind: multirotors take off from the ground and fly phases
+    kins = [a.kinematics() for a in afs]
+    multirotor = np.array([afs[i].kind == "multirotor" for i in raid_of], bool)
+    kin = np.zeros((nd, len(KIN_COLUMNS)))
+    for i, kn in enumerate(kins):
+        rows = raid_of == i
+        v_app = np.minimum(kn.approach_speed_mps, speed[rows])
+        kin[rows, 0] = kn.climb_rate_mps
+        kin[rows, 1] = kn.descent_rate_mps
+        kin[rows, 2] = kn.approach_speed_mps
+        kin[rows, 3] = kn.approach_radius_m
+        # braking distance (v² − v_app²) / 2a, flown at the mean speed; the time to reach
+        # cruise speed from the hover v / a, flown at half of it
+        kin[rows, 4] = (speed[rows] ** 2 - v_app**2) / (2 * kn.acceleration_mps2)
+        kin[rows, 5] = kn.hover_s
+        kin[rows, 6] = speed[rows] / kn.acceleration_mps2
+    phase = np.where(multirotor, Phase.CLIMB, Phase.FIXED).astype(np.int8)
+    launch[multirotor, 2] = 0.0  # vertical take-off from the ground
 
     # birds
     b_pos, b_vel, b_rcs, b_centre, b_rad = [], [], [], [], []
@@ -181,6 +199,7 @@ def build_air(
         endurance_s=per("endurance_s"),
         bird_centre=np.concatenate(b_centre) if nb else np.zeros((0, 3)),
         bird_radius_m=np.concatenate(b_rad) if nb else np.zeros(0),
+        phase=phase, phase_t_s=np.full(nd, np.nan), kin=kin,
     )
     info = DroneInfo(
         raid=raid_of, target_asset=target, js_threshold_db=js,

@@ -34,6 +34,11 @@ _GNSS, _INS, _SPOOFED = 0, 1, 2
 # Fate codes (world.air.Fate)
 _LANDED, _CRASHED, _ATTACKED, _RETURNED, _OUT_OF_FUEL = 2, 3, 4, 5, 6
 _BIRD = 1  # Kind.BIRD
+# Flight phases of drone rows (world.air.Phase). Fixed-wing rows stay in _FIXED and fly the
+# law bastion has always used; multirotor rows go through the others in order.
+_FIXED, _CLIMB, _ACCEL, _MR_CRUISE, _BRAKE, _APPROACH, _HOVER = 0, 1, 2, 3, 4, 5, 6
+# Columns of the per-drone kinematics table ``kin`` (world.air.KIN_COLUMNS)
+_K_CLIMB, _K_DESCENT, _K_VAPP, _K_RAPP, _K_BRAKE_M, _K_HOVER_S, _K_ACCEL_S = 0, 1, 2, 3, 4, 5, 6
 # Waypoint / landing passes per interval (as the NumPy loop it replaced bounded them)
 MAX_PASSES = 64
 
@@ -61,13 +66,22 @@ def _to_aim(k, m, pos, nav_err, launch, wp, wp_idx):  # pragma: no cover - compi
 
 @nb.njit(cache=True, error_model="numpy")
 def _velocity(k, mode, pos, vel, wind, nav, nav_err, drift, launch, wp, wp_idx, speed, alt,
-              glide):  # pragma: no cover - compiled
+              glide, phase, kin):  # pragma: no cover - compiled
     # True velocity of drone k from its mode and navigation (AirState.drone_velocities).
     m = mode[k]
     vx = 0.0
     vy = 0.0
     vz = 0.0
-    if m == _CRUISE or m == _RETURN:
+    ph = phase[k] if m == _CRUISE else _FIXED
+    mr = phase[k] != _FIXED  # a multirotor (whatever its mode)
+    if ph == _CLIMB or ph == _HOVER:
+        # straight up off the ground, or holding over the aim: no ground speed of its own
+        # (on INS its wind estimate is off by its drift, so it drifts with it)
+        ins = nav[k] == _INS
+        vx = -drift[k, 0] if ins else 0.0
+        vy = -drift[k, 1] if ins else 0.0
+        vz = kin[k, _K_CLIMB] if ph == _CLIMB else 0.0
+    elif m == _CRUISE or m == _RETURN:
         dx, dy = _to_aim(k, m, pos, nav_err, launch, wp, wp_idx)
         den = _maximum(math.sqrt(dx * dx + dy * dy), 1e-9)
         ux = dx / den
@@ -79,19 +93,29 @@ def _velocity(k, mode, pos, vel, wind, nav, nav_err, drift, launch, wp, wp_idx, 
         wx = wind[k, 0] + ex
         wy = wind[k, 1] + ey
         a = speed[k]
+        if ph == _ACCEL:  # speeding up from the hover: the mean of 0 and cruise speed
+            a = 0.5 * speed[k]
+        elif ph == _BRAKE:  # slowing into the approach: the mean of the two speeds
+            a = 0.5 * (speed[k] + _minimum(kin[k, _K_VAPP], speed[k]))
+        elif ph == _APPROACH:
+            a = _minimum(kin[k, _K_VAPP], speed[k])
         uw = ux * wx + uy * wy
         w2 = wx * wx + wy * wy
         disc = _maximum(a * a - w2 + uw * uw, 0.0)
         g = _maximum(uw + math.sqrt(disc), 0.1 * a)
         vx = ux * g - ex
         vy = uy * g - ey
-        # hold cruise altitude (barometric): climb/descend toward it at ≤ 3 m/s
+        # hold cruise altitude (barometric): climb/descend toward it at the airframe's
+        # rates (3 m/s either way for fixed-wing)
         c = alt[k] - pos[k, 2]
-        if c < -3.0:
-            c = -3.0
-        elif c > 3.0:
-            c = 3.0
+        if c < -kin[k, _K_DESCENT]:
+            c = -kin[k, _K_DESCENT]
+        elif c > kin[k, _K_CLIMB]:
+            c = kin[k, _K_CLIMB]
         vz = c / 1.0
+    elif m == _LAND and mr:
+        # a multirotor lands where it is: straight down at its descent rate
+        vz = -kin[k, _K_DESCENT]
     elif m == _LAND:
         cx = vel[k, 0]
         cy = vel[k, 1]
@@ -113,18 +137,25 @@ def _velocity(k, mode, pos, vel, wind, nav, nav_err, drift, launch, wp, wp_idx, 
 
 @nb.njit(cache=True, error_model="numpy")
 def velocities_kernel(idx, mode, pos, vel, wind, nav, nav_err, drift, launch, wp, wp_idx, speed,
-                      alt, glide):  # pragma: no cover - compiled
+                      alt, glide, phase, kin):  # pragma: no cover - compiled
     """Recompute the velocity of drones ``idx`` (int64 (m,)); wind is per drone (nd, 3)."""
     for k in idx:
         _velocity(k, mode, pos, vel, wind, nav, nav_err, drift, launch, wp, wp_idx, speed, alt,
-                  glide)
+                  glide, phase, kin)
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
-def _time_to_event(k, mode, pos, vel, nav, nav_err, drift, launch, wp, wp_idx
-                   ):  # pragma: no cover - compiled
-    # Time until drone k reaches its aim (cruise/return) or the ground (landing); inf else.
+def _time_to_event(k, mode, pos, vel, nav, nav_err, drift, launch, wp, wp_idx, n_wp, t_now,
+                   phase, phase_t, kin):  # pragma: no cover - compiled
+    # Time until drone k reaches its aim (cruise/return) or the ground (landing), or (a
+    # multirotor) the end of its climb, acceleration or hover, or the start of its braking
+    # or approach; inf else.
     m = mode[k]
+    ph = phase[k] if m == _CRUISE else _FIXED
+    if ph == _CLIMB:
+        return _maximum(_alt_gap(k, pos, wp, wp_idx), 0.0) / kin[k, _K_CLIMB]
+    if ph == _HOVER:
+        return _maximum(phase_t[k] - t_now, 0.0)
     if m == _CRUISE or m == _RETURN:
         dx, dy = _to_aim(k, m, pos, nav_err, launch, wp, wp_idx)
         dist = math.sqrt(dx * dx + dy * dy)
@@ -135,12 +166,25 @@ def _time_to_event(k, mode, pos, vel, nav, nav_err, drift, launch, wp, wp_idx
         closing = math.sqrt(qx * qx + qy * qy)
         if dist < 1.0:
             return 0.0
-        return dist / _maximum(closing, 1e-6)
+        t = dist / _maximum(closing, 1e-6)
+        if ph == _ACCEL:  # up to speed, or at the waypoint first
+            t = _minimum(t, _maximum(phase_t[k] - t_now, 0.0))
+        if (ph == _MR_CRUISE or ph == _BRAKE) and wp_idx[k] == n_wp[k] - 1:
+            # the next phase boundary on the final leg: braking, then the approach
+            edge = kin[k, _K_RAPP] + (kin[k, _K_BRAKE_M] if ph == _MR_CRUISE else 0.0)
+            t = _minimum(t, _maximum(dist - edge, 0.0) / _maximum(closing, 1e-6))
+        return t
     if m == _LAND:
         if vel[k, 2] < 0:
             return pos[k, 2] / -vel[k, 2]
         return np.inf
     return np.inf
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _alt_gap(k, pos, wp, wp_idx):  # pragma: no cover - compiled
+    # how far below its cruise altitude (the waypoints' height) drone k still is
+    return wp[k, wp_idx[k], 2] - pos[k, 2]
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
@@ -160,8 +204,8 @@ def _end(k, f, t, gone, mode, vel, pos, fate, t_fate, impact):  # pragma: no cov
 @nb.njit(cache=True, error_model="numpy")
 def advance_kernel(t0, t1, sel, kind, pos, vel, mode, t_start, t_end, speed, alt, wp, n_wp,
                    wp_idx, launch, nav, nav_err, drift, wind, glide, crash_draw, p_crash,
-                   endurance, fate, t_fate, impact, bird_centre, bird_radius
-                   ):  # pragma: no cover - compiled
+                   endurance, fate, t_fate, impact, bird_centre, bird_radius, phase, phase_t,
+                   kin):  # pragma: no cover - compiled
     """Move the rows in ``sel`` (bool (n,)) from t0 to t1 (> t0) in place.
 
     Drone rows are the first ``speed.shape[0]``; their per-drone arrays are (nd, ...), wind
@@ -183,7 +227,7 @@ def advance_kernel(t0, t1, sel, kind, pos, vel, mode, t_start, t_end, speed, alt
             mode[k] = _CRUISE
             if k < nd:
                 _velocity(k, mode, pos, vel, wind, nav, nav_err, drift, launch, wp, wp_idx,
-                          speed, alt, glide)
+                          speed, alt, glide, phase, kin)
     # non-drone rows: straight lines, exact
     for k in range(nd, n):
         if sel[k] and _airborne(mode[k]) and t_start[k] < t1:
@@ -197,7 +241,8 @@ def advance_kernel(t0, t1, sel, kind, pos, vel, mode, t_start, t_end, speed, alt
         rem = t1 - _maximum(t_start[k], t0)
         t_now = t1 - rem
         for p in range(MAX_PASSES):
-            t_evt = _time_to_event(k, mode, pos, vel, nav, nav_err, drift, launch, wp, wp_idx)
+            t_evt = _time_to_event(k, mode, pos, vel, nav, nav_err, drift, launch, wp, wp_idx,
+                                   n_wp, t_now, phase, phase_t, kin)
             step = _minimum(rem, t_evt)
             for c in range(3):
                 pos[k, c] += vel[k, c] * step
@@ -211,7 +256,31 @@ def advance_kernel(t0, t1, sel, kind, pos, vel, mode, t_start, t_end, speed, alt
             # the event (AirState._event)
             m = mode[k]
             f = 0
-            if m == _LAND:
+            ph = phase[k] if m == _CRUISE else _FIXED
+            near = False  # a multirotor's cruise event short of its waypoint: a phase edge
+            if ph == _MR_CRUISE or ph == _BRAKE or ph == _APPROACH:
+                dx, dy = _to_aim(k, m, pos, nav_err, launch, wp, wp_idx)
+                near = dx * dx + dy * dy >= 1.0
+            if ph == _CLIMB:  # at cruise altitude: speed up (or cruise if no limit)
+                pos[k, 2] = wp[k, wp_idx[k], 2]
+                phase[k] = _ACCEL if kin[k, _K_ACCEL_S] > 0.0 else _MR_CRUISE
+                phase_t[k] = t_now + kin[k, _K_ACCEL_S]
+                _velocity(k, mode, pos, vel, wind, nav, nav_err, drift, launch, wp, wp_idx,
+                          speed, alt, glide, phase, kin)
+            elif ph == _ACCEL and t_now >= phase_t[k] - 1e-9:
+                phase[k] = _MR_CRUISE
+                _velocity(k, mode, pos, vel, wind, nav, nav_err, drift, launch, wp, wp_idx,
+                          speed, alt, glide, phase, kin)
+            elif near:  # crossed into braking or the approach
+                dx, dy = _to_aim(k, m, pos, nav_err, launch, wp, wp_idx)
+                dist = math.sqrt(dx * dx + dy * dy)
+                phase[k] = _APPROACH if dist <= kin[k, _K_RAPP] + 1e-6 else _BRAKE
+                _velocity(k, mode, pos, vel, wind, nav, nav_err, drift, launch, wp, wp_idx,
+                          speed, alt, glide, phase, kin)
+            elif ph == _HOVER:  # done lining up: it dives onto the aim
+                pos[k, 2] = 0.0
+                f = _end(k, _ATTACKED, t_now, False, mode, vel, pos, fate, t_fate, impact)
+            elif m == _LAND:
                 pos[k, 2] = 0.0
                 f = _end(k, _CRASHED if crash_draw[k] < p_crash[k] else _LANDED, t_now, False,
                          mode, vel, pos, fate, t_fate, impact)
@@ -220,13 +289,19 @@ def advance_kernel(t0, t1, sel, kind, pos, vel, mode, t_start, t_end, speed, alt
             elif wp_idx[k] + 1 < n_wp[k]:
                 wp_idx[k] += 1
                 _velocity(k, mode, pos, vel, wind, nav, nav_err, drift, launch, wp, wp_idx,
-                          speed, alt, glide)
+                          speed, alt, glide, phase, kin)
             elif nav[k] == _SPOOFED:
                 # led to the spoofer's controlled area: it dives / lands there
                 crashed = crash_draw[k] < p_crash[k]
                 pos[k, 2] = 0.0
                 f = _end(k, _CRASHED if crashed else _LANDED, t_now, False, mode, vel, pos,
                          fate, t_fate, impact)
+            elif ph != _FIXED and kin[k, _K_HOVER_S] > 0.0:
+                # over the aim: hover to line up the drop or dive
+                phase[k] = _HOVER
+                phase_t[k] = t_now + kin[k, _K_HOVER_S]
+                _velocity(k, mode, pos, vel, wind, nav, nav_err, drift, launch, wp, wp_idx,
+                          speed, alt, glide, phase, kin)
             else:
                 pos[k, 2] = 0.0
                 f = _end(k, _ATTACKED, t_now, False, mode, vel, pos, fate, t_fate, impact)
