@@ -569,6 +569,9 @@ def replay(
             break
         t = min(t + 1.0, rp.t_end_s)
         time.sleep(1.0 / speed)
+
+
+@app.command()
 def feed(
     scenario: Annotated[str, typer.Argument(help="built-in name or YAML file")] = "khmeimim-2018",
     to: Annotated[str, typer.Option("--to", help="SAPIENT server HOST:PORT")] = "127.0.0.1:7000",

@@ -54,7 +54,7 @@ def recorded() -> Recorded:
     from bastion.sim.engine import simulate
 
     sc = live_scenario()
-    return Recorded(sc, simulate(sc, 0, record=True, record_detections=True))
+    return Recorded(sc, simulate(sc, 0, record=True, detections=True))
 
 
 class Clock:
