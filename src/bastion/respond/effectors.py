@@ -14,7 +14,9 @@ from numpy.typing import NDArray
 from bastion.scenario.geo import Frame
 from bastion.scenario.schema import Gun, Jammer, Missile, Scenario
 
-__all__ = ["EffectorState", "EffectorStatus", "build_effectors"]
+__all__ = ["UNLIMITED", "EffectorState", "EffectorStatus", "build_effectors"]
+
+UNLIMITED = np.iinfo(np.int64).max // 4  # reserve rounds of a weapon with unlimited stock
 
 
 @dataclass
@@ -38,17 +40,31 @@ class EffectorState:
     error_scale_m: NDArray[np.float64]
     cross_scale_mps: NDArray[np.float64]
     round_max_range_m: NDArray[np.float64]
+    burst_rounds: NDArray[np.int64]  # rounds per shot (guns' bursts; 1 for missiles)
+    min_alt_m: NDArray[np.float64]
+    unit: NDArray[np.int64]  # (E,) fire unit of each kinetic effector, -1 for jammers
+    unit_channels: NDArray[np.int64]  # (U,) fire channels of each unit
     # dynamic
     rounds: NDArray[np.int64]
     busy_until_s: NDArray[np.float64]
     reload_done_s: NDArray[np.float64]
     radiating: NDArray[np.bool_]
+    reserve: NDArray[np.int64]  # rounds left for reloads (UNLIMITED: no limit)
+    channel_until_s: NDArray[np.float64]  # (U, C) when each fire channel is free (+inf: held)
+    channel_of: NDArray[np.int64]  # (E,) channel slot held by the effector's engagement, -1
     # jammers
     jammers: list[tuple[int, Jammer]]
     divert_xy: NDArray[np.float64]  # (E, 2) a spoofer's divert point, NaN for the others
 
     def ready(self, t_s: float) -> NDArray[np.bool_]:
-        return self.kinetic & (self.rounds > 0) & (self.busy_until_s <= t_s)
+        free = self.free_channels(t_s) > 0
+        unit_free = free[np.maximum(self.unit, 0)] if free.size else \
+            np.zeros(self.unit.size, bool)
+        return self.kinetic & (self.rounds > 0) & (self.busy_until_s <= t_s) & unit_free
+
+    def free_channels(self, t_s: float) -> NDArray[np.int64]:
+        """(U,) fire channels of each unit free at ``t_s``."""
+        return (self.channel_until_s <= t_s).sum(axis=-1)
 
 
 def build_effectors(scenario: Scenario, frame: Frame) -> EffectorState:
@@ -60,6 +76,23 @@ def build_effectors(scenario: Scenario, frame: Frame) -> EffectorState:
 
     kinetic = np.array([isinstance(e, Gun | Missile) for e in effs], bool)
     mag = np.array([getattr(e, "magazine", 0) for e in effs], np.int64)
+    # fire units: weapons naming one share its channels; a weapon naming none is its own
+    unit_names: list[str] = []
+    unit = np.full(E, -1, np.int64)
+    channels: list[int] = []
+    for i, e in enumerate(effs):
+        if isinstance(e, Gun | Missile):
+            key = e.fire_unit if e.fire_unit is not None else f"\x00{e.name}"
+            if key not in unit_names:
+                unit_names.append(key)
+                channels.append(e.fire_channels)
+            unit[i] = unit_names.index(key)
+    n_ch = np.array(channels, np.int64)
+    c_max = int(n_ch.max()) if n_ch.size else 1
+    # slots beyond a unit's count are never free (+inf, and no engagement ever holds them)
+    ch_until = np.where(np.arange(c_max)[None, :] < n_ch[:, None], 0.0, np.inf)
+    reserve = np.array([UNLIMITED if getattr(e, "reserve_rounds", None) is None
+                        else int(e.reserve_rounds) for e in effs], np.int64)
     return EffectorState(
         names=[e.name for e in effs], kinetic=kinetic,
         gun=np.array([isinstance(e, Gun) for e in effs], bool),
@@ -72,8 +105,12 @@ def build_effectors(scenario: Scenario, frame: Frame) -> EffectorState:
         required_sigma_m=arr("required_sigma_m", 1.0), error_scale_m=arr("error_scale_m", 1.0),
         cross_scale_mps=arr("crossing_speed_scale_mps", 1.0),
         round_max_range_m=arr("round_max_range_m"),
+        burst_rounds=np.array([getattr(e, "burst_rounds", 1) for e in effs], np.int64),
+        min_alt_m=arr("min_altitude_m"), unit=unit, unit_channels=n_ch,
         rounds=mag.copy(), busy_until_s=np.zeros(E), reload_done_s=np.full(E, np.inf),
-        radiating=np.zeros(E, bool),
+        radiating=np.zeros(E, bool), reserve=reserve,
+        channel_until_s=ch_until.reshape(n_ch.size, c_max),
+        channel_of=np.full(E, -1, np.int64),
         jammers=[(i, e) for i, e in enumerate(effs) if isinstance(e, Jammer)],
         divert_xy=np.array([frame.point(e.divert_to)[:2] if isinstance(e, Jammer)
                             and e.mode == "spoof" and e.divert_to is not None
@@ -95,17 +132,25 @@ class EffectorStatus:
     busy_until_s: NDArray[np.float64]  # +inf: reserved by an open engagement
     reload_done_s: NDArray[np.float64]
     radiating: NDArray[np.bool_]
+    reserve: NDArray[np.int64]  # rounds left for reloads (UNLIMITED: no limit)
+    channel_until_s: NDArray[np.float64]  # (G, U, C) when each fire channel is free
+    channel_of: NDArray[np.int64]  # (G, E) channel slot an effector's engagement holds, -1
 
     @classmethod
     def initial(cls, eff: EffectorState, n_groups: int) -> EffectorStatus:
         """Every group as the scenario starts it: full magazines, nothing busy or radiating."""
         tile = lambda a: np.tile(a, (n_groups, 1))  # noqa: E731
         return cls(tile(eff.rounds), tile(eff.busy_until_s), tile(eff.reload_done_s),
-                   tile(eff.radiating))
+                   tile(eff.radiating), tile(eff.reserve),
+                   np.tile(eff.channel_until_s, (n_groups, 1, 1)), tile(eff.channel_of))
 
     def ready(self, eff: EffectorState, t_s: float) -> NDArray[np.bool_]:
-        """(G, E): kinetic effectors with rounds left and free at ``t_s``."""
-        return eff.kinetic & (self.rounds > 0) & (self.busy_until_s <= t_s)
+        """(G, E): kinetic effectors with rounds left, free at ``t_s``, and a free fire
+        channel on their unit."""
+        free = (self.channel_until_s <= t_s).any(axis=2)  # (G, U)
+        unit_free = free[:, np.maximum(eff.unit, 0)] if free.shape[1] else \
+            np.zeros((self.rounds.shape[0], eff.unit.size), bool)
+        return eff.kinetic & (self.rounds > 0) & (self.busy_until_s <= t_s) & unit_free
 
     def view(self, eff: EffectorState, g: int) -> EffectorState:
         """Group ``g`` as an :class:`EffectorState` whose dynamic arrays are views of its rows
@@ -113,4 +158,7 @@ class EffectorStatus:
         return EffectorState(**{**eff.__dict__, "rounds": self.rounds[g],
                                 "busy_until_s": self.busy_until_s[g],
                                 "reload_done_s": self.reload_done_s[g],
-                                "radiating": self.radiating[g]})
+                                "radiating": self.radiating[g],
+                                "reserve": self.reserve[g],
+                                "channel_until_s": self.channel_until_s[g],
+                                "channel_of": self.channel_of[g]})

@@ -247,7 +247,8 @@ def assign_point_effectors(
     ic = intercepts(eff.pos[weap], eff.speed_mps[weap], delay, eff.min_range_m[weap],
                     eff.max_range_m[weap], eff.max_alt_m[weap], eff.pk_max[weap],
                     eff.required_sigma_m[weap], eff.error_scale_m[weap],
-                    eff.cross_scale_mps[weap], ~eff.gun[weap], x[tgt], P[tgt])
+                    eff.cross_scale_mps[weap], ~eff.gun[weap], x[tgt], P[tgt],
+                    burst_rounds=eff.burst_rounds[weap], min_alt_m=eff.min_alt_m[weap])
     feas = ic.feasible & (ic.pk > 0) & now_ok[tgt][None, :]
     p_nfz = np.zeros_like(ic.pk)
     if nfz and feas.any():
@@ -276,6 +277,7 @@ def assign_point_effectors(
                 cost_weight=doctrine.cost_weight,
                 method=method)
     out = []
+    gains = []
     for a in range(weap.size):
         # fire now at the current target the plan values most for this effector
         gain = np.where(feas[a] & (sol.shots[a] > 0), ic.pk[a] * threats.value[tgt], -1.0)
@@ -283,4 +285,21 @@ def assign_point_effectors(
         if gain[b] > 0:
             out.append(Proposal(int(weap[a]), int(tgt[b]), float(ic.pk[a, b]),
                                 float(p_nfz[a, b]), float(ic.t_flight_s[a, b]), sol.method))
-    return out
+            gains.append(float(gain[b]))
+    return _within_channels(eff, t_s, out, gains)
+
+
+def _within_channels(eff: EffectorState, t_s: float, out: list[Proposal],
+                     gains: list[float]) -> list[Proposal]:
+    """At most as many proposals per fire unit as it has channels free: the most valuable
+    ones (weapons of one vehicle share its fire-control channels)."""
+    if len(out) < 2:
+        return out
+    free = eff.free_channels(t_s).copy()
+    keep = np.zeros(len(out), bool)
+    for i in np.argsort(-np.array(gains), kind="stable"):
+        u = eff.unit[out[i].effector]
+        if u >= 0 and free[u] > 0:
+            free[u] -= 1
+            keep[i] = True
+    return [p for p, k in zip(out, keep, strict=True) if k]

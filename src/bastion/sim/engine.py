@@ -345,7 +345,11 @@ class _Block:
         reload = (step_b[:, None] & self.eff0.kinetic[None, :] & (st.rounds == 0)
                   & (st.reload_done_s <= t1))
         if reload.any():
-            st.rounds[reload] = np.broadcast_to(self.eff0.magazine, st.rounds.shape)[reload]
+            # a reload takes a magazine (or what is left) out of the reserve stock
+            mag = np.broadcast_to(self.eff0.magazine, st.rounds.shape)[reload]
+            n = np.minimum(mag, st.reserve[reload])
+            st.rounds[reload] = n
+            st.reserve[reload] -= n
             st.reload_done_s[reload] = np.inf
         electronic_warfare(self, t1, step_b)
         self.picture.sense_and_track(t1, step_b)
