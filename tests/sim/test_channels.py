@@ -84,7 +84,7 @@ def test_release_frees_the_channel():
 
 
 def test_stock_limits_reloads():
-    eff, st, port = _port(**{"effectors.gun.magazine": 2, "effectors.gun.reserve_rounds": 0})
+    _eff, st, port = _port(**{"effectors.gun.magazine": 2, "effectors.gun.reserve_rounds": 0})
     for k in range(2):
         e = Engagement(k, 1, 0, 0.0, 0.5, 0.0, "test")
         e.t_hit_s = 1.0
