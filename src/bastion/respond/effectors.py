@@ -55,6 +55,7 @@ class EffectorState:
     # jammers
     jammers: list[tuple[int, Jammer]]
     divert_xy: NDArray[np.float64]  # (E, 2) a spoofer's divert point, NaN for the others
+    push_xy: NDArray[np.float64]  # (E, 2) unit vector a spoofer pushes along, NaN for others
 
     def ready(self, t_s: float) -> NDArray[np.bool_]:
         free = self.free_channels(t_s) > 0
@@ -115,7 +116,21 @@ def build_effectors(scenario: Scenario, frame: Frame) -> EffectorState:
         divert_xy=np.array([frame.point(e.divert_to)[:2] if isinstance(e, Jammer)
                             and e.mode == "spoof" and e.divert_to is not None
                             else (np.nan, np.nan) for e in effs], float).reshape(E, 2),
+        push_xy=np.array([_push(e, frame) for e in effs], float).reshape(E, 2),
     )
+
+
+def _push(e: object, frame: Frame) -> tuple[float, float]:
+    """A spoofer's push direction (unit east, north): its bearing, or toward its divert
+    point as seen from the spoofer (older files)."""
+    if not isinstance(e, Jammer) or e.mode != "spoof":
+        return (np.nan, np.nan)
+    if e.spoof_push_deg is not None:
+        a = np.radians(e.spoof_push_deg)
+        return (float(np.sin(a)), float(np.cos(a)))
+    d = frame.point(e.divert_to)[:2] - frame.point(e.position)[:2]
+    n = float(np.hypot(*d))
+    return (float(d[0] / n), float(d[1] / n)) if n > 0 else (0.0, 1.0)
 
 
 @dataclass
