@@ -218,7 +218,7 @@ class EngagementBook:
                         eff.required_sigma_m[s], eff.error_scale_m[s], eff.cross_scale_mps[s],
                         ~eff.gun[s], x, P, burst_rounds=eff.burst_rounds[s],
                         min_alt_m=eff.min_alt_m[s])
-        if not ic.feasible[0, 0]:
+        if not ic.feasible[0, 0] or not eff.visible(np.array([w]), ic.point)[0, 0]:
             self._release(g, e, _S.EXPIRED, t_f, "no longer in envelope")
             return
         e.to(_S.FIRING, t_f)

@@ -6,13 +6,14 @@ it comes from the effectors' status reports.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
 from bastion.scenario.geo import Frame
 from bastion.scenario.schema import Gun, Jammer, Missile, Scenario
+from bastion.scenario.terrain import Profile, TerrainModel
 
 __all__ = ["UNLIMITED", "EffectorState", "EffectorStatus", "build_effectors"]
 
@@ -56,12 +57,24 @@ class EffectorState:
     jammers: list[tuple[int, Jammer]]
     divert_xy: NDArray[np.float64]  # (E, 2) a spoofer's divert point, NaN for the others
     push_xy: NDArray[np.float64]  # (E, 2) unit vector a spoofer pushes along, NaN for others
+    # line of sight over terrain from each effector (None: flat ground, nothing hidden)
+    profiles: list[Profile | None] = field(default_factory=list)
 
     def ready(self, t_s: float) -> NDArray[np.bool_]:
         free = self.free_channels(t_s) > 0
         unit_free = free[np.maximum(self.unit, 0)] if free.size else \
             np.zeros(self.unit.size, bool)
         return self.kinetic & (self.rounds > 0) & (self.busy_until_s <= t_s) & unit_free
+
+    def visible(self, weap: NDArray[np.int64], points: NDArray[np.float64]
+                ) -> NDArray[np.bool_]:
+        """(W, T): whether each weapon in ``weap`` sees the (W, T, 3) points over terrain."""
+        out = np.ones(points.shape[:2], bool)
+        for a, w in enumerate(weap):
+            prof = self.profiles[w] if self.profiles else None
+            if prof is not None:
+                out[a] = prof.visible_from(self.pos[w], points[a])
+        return out
 
     def free_channels(self, t_s: float) -> NDArray[np.int64]:
         """(U,) fire channels of each unit free at ``t_s``."""
@@ -117,7 +130,20 @@ def build_effectors(scenario: Scenario, frame: Frame) -> EffectorState:
                             and e.mode == "spoof" and e.divert_to is not None
                             else (np.nan, np.nan) for e in effs], float).reshape(E, 2),
         push_xy=np.array([_push(e, frame) for e in effs], float).reshape(E, 2),
+        profiles=_profiles(scenario, frame),
     )
+
+
+def _profiles(scenario: Scenario, frame: Frame) -> list[Profile | None]:
+    """Each effector's terrain profile out to its reach (None without terrain)."""
+    if not any(s.terrain is not None for s in scenario.sites):
+        return [None] * len(scenario.effectors)
+    tm = TerrainModel(scenario, frame)
+    if not tm.present:
+        return [None] * len(scenario.effectors)
+    return [tm.profile(frame.point(e.position),
+                       e.activation_range_m + 5_000.0 if isinstance(e, Jammer)
+                       else e.max_range_m) for e in scenario.effectors]
 
 
 def _push(e: object, frame: Frame) -> tuple[float, float]:

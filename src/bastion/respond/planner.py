@@ -250,6 +250,8 @@ def assign_point_effectors(
                     eff.cross_scale_mps[weap], ~eff.gun[weap], x[tgt], P[tgt],
                     burst_rounds=eff.burst_rounds[weap], min_alt_m=eff.min_alt_m[weap])
     feas = ic.feasible & (ic.pk > 0) & now_ok[tgt][None, :]
+    if eff.profiles and any(p is not None for p in eff.profiles):
+        feas &= eff.visible(weap, ic.point)  # the intercept point in line of sight
     p_nfz = np.zeros_like(ic.pk)
     if nfz and feas.any():
         vel = np.broadcast_to(x[tgt][None, :, 3:], ic.point.shape)

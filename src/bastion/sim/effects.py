@@ -221,17 +221,17 @@ def electronic_warfare(blk: _Block, t: float, step_b: NDArray[np.bool_]) -> None
 
 
 def _reaches(blk: _Block, j: int, jam: Jammer, rows: NDArray[np.int64]) -> NDArray[np.bool_]:
-    """Which rows a jammer's emission reaches: not in a blanked sector (nor, with terrain,
-    behind it: see ``blk.los``)."""
+    """Which rows a jammer's emission reaches: not in a blanked sector, nor behind terrain
+    (no diffraction: a ridge between them stops it)."""
     if rows.size == 0:
         return np.zeros(0, bool)
     p = blk.eff0.pos[j]
     dx = blk.air.pos[rows, 0] - p[0]
     dy = blk.air.pos[rows, 1] - p[1]
     ok = ~blanked(np.array(jam.blank_sectors, float), dx, dy)
-    los = getattr(blk, "los", None)
-    if los is not None:
-        ok &= los.visible("effector", j, blk.air.pos[rows])
+    prof = blk.eff0.profiles[j] if blk.eff0.profiles else None
+    if prof is not None:
+        ok &= prof.visible_from(p, blk.air.pos[rows])
     return ok
 
 

@@ -41,6 +41,7 @@ from bastion.respond.roe import NoFireZones
 from bastion.scenario.geo import Frame
 from bastion.scenario.load import load_scenario
 from bastion.scenario.schema import EOIR, IFF, PassiveRF, Radar, Scenario
+from bastion.scenario.terrain import TerrainModel
 from bastion.sim.effects import (
     SimWeapons,
     close_own_jamming,
@@ -183,16 +184,22 @@ class _Block:
         self.radars: list[RadarSensor] = []
         self.points: list[Any] = []
         self.eo: list[EOIRSensor] = []
+        # terrain (and sea) profiles: line of sight and clutter, once per sensor
+        terrain = TerrainModel(self.sc, self.frame) \
+            if any(s.terrain is not None for s in self.sc.sites) else None
         for i, s in enumerate(self.sc.sensors):
             pos = self.frame.point(s.position)
             if isinstance(s, Radar):
-                self.radars.append(RadarSensor(s, i, pos))
+                prof = terrain.profile(pos, s.max_range_m) if terrain is not None else None
+                self.radars.append(RadarSensor(s, i, pos, prof))
             elif isinstance(s, PassiveRF):
                 self.points.append(RFSensor(s, i, pos))
             elif isinstance(s, IFF):
                 self.points.append(IFFSensor(s, i, pos))
             elif isinstance(s, EOIR):
                 e = EOIRSensor(s, i, pos, self.sc.night)
+                if terrain is not None and terrain.present:
+                    e.profile = terrain.profile(pos, e.range_m)
                 self.eo.append(e)
                 self.points.append(e)
         for s in self.radars + self.points:
