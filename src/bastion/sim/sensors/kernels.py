@@ -210,7 +210,7 @@ def radar_pd_exponent(f, rows, a2, el, p4, el_max, mask, rcs, hor, gnd, sea, az_
     """Keep (in place, at the front of f and rows) the rows inside the elevation coverage,
     outside every (az0°, az1°, min el°) mask and not behind terrain, with RX := azimuth,
     RY := elevation and EXPO := 1 / (1 + SINR) (SNR = factor · (R90/r)^4 = factor · p4;
-    with clutter SINR = SNR·SCR / (SNR + SCR), see :func:`terrain_clutter`); returns how
+    with clutter 1/SINR = 1/SNR + 1/SCR, see :func:`terrain_clutter`); returns how
     many."""
     m = 0
     for j in range(rows.shape[0]):
@@ -232,7 +232,7 @@ def radar_pd_exponent(f, rows, a2, el, p4, el_max, mask, rcs, hor, gnd, sea, az_
             continue
         snr = f[EXPO, j] * p4[j]
         if scr < np.inf:
-            snr = scr if snr == np.inf else snr * scr / (snr + scr)
+            snr = 1.0 / (1.0 / snr + 1.0 / scr)  # SINR (reciprocals: no overflow)
         rows[m] = rows[j]
         f[TB, m] = f[TB, j]
         f[RX, m] = az

@@ -139,9 +139,8 @@ def radar_look(cfg: Radar, radar_enu: NDArray[np.float64], target_enu: NDArray[n
         clutter_constants(cfg))
     hidden, scr = hidden.reshape(shape), scr.reshape(shape)
     unmasked = unmasked & ~hidden
-    with np.errstate(invalid="ignore"):
-        snr = np.where(scr < np.inf, np.where(snr == np.inf, scr, snr * scr / (snr + scr)),
-                       snr)
+    with np.errstate(divide="ignore"):
+        snr = np.where(scr < np.inf, 1.0 / (1.0 / snr + 1.0 / scr), snr)
     ok = in_range & above & unmasked & in_el
     pd = np.where(ok, swerling1_pd(np.where(ok, snr, 0.0), cfg.pfa), 0.0)
     return RadarLook(pd, in_range, above, unmasked, in_el, r)
