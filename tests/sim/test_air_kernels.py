@@ -84,8 +84,8 @@ class RefAir(AirState):
             step = np.minimum(rem_d, t_evt)
             self.pos[d] += self.vel[d] * step[:, None]
             self.nav_err[d] += np.where(
-                np.isin(self.nav[d], (Nav.INS, Nav.SPOOFED))[:, None], self.drift_mps[d] * step[:, None],
-                0.0)
+                np.isin(self.nav[d], (Nav.INS, Nav.SPOOFED))[:, None],
+                self.drift_mps[d] * step[:, None], 0.0)
             rem_d = rem_d - step
             t_now = t_now + step
             hit = t_evt <= step + 1e-9

@@ -36,7 +36,7 @@ def test_one_fire_channel_instead_of_four_raises_leakers_on_a_40_drone_raid():
     assert one.column("shots").sum() < four.column("shots").sum()
 
 
-def test_fire_unit_members_must_agree_on_channels():
+def test_fire_unit_has_the_fewest_channels_and_one_site():
     import pytest
 
     from bastion.scenario.load import ScenarioError
@@ -44,7 +44,13 @@ def test_fire_unit_members_must_agree_on_channels():
     d = small_dict()
     d["effectors"][0].update(fire_unit="u", fire_channels=2)
     d["effectors"][1].update(fire_unit="u", fire_channels=3)
-    with pytest.raises(ScenarioError, match="fire_channels"):
+    sc = validate_dict(d, "ok")
+    eff = build_effectors(sc, Frame(sc.origin))
+    assert eff.unit[0] == eff.unit[1] and eff.unit_channels.tolist() == [2]
+    d["sites"].append({"name": "other", "assets": [dict(d["sites"][0]["assets"][0],
+                                                        name="x")]})
+    d["effectors"][1]["site"] = "other"
+    with pytest.raises(ScenarioError, match="fire_unit"):
         validate_dict(d, "bad")
 
 

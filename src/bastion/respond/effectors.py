@@ -101,6 +101,7 @@ def build_effectors(scenario: Scenario, frame: Frame) -> EffectorState:
                 unit_names.append(key)
                 channels.append(e.fire_channels)
             unit[i] = unit_names.index(key)
+            channels[unit[i]] = min(channels[unit[i]], e.fire_channels)  # the fewest stated
     n_ch = np.array(channels, np.int64)
     c_max = int(n_ch.max()) if n_ch.size else 1
     # slots beyond a unit's count are never free (+inf, and no engagement ever holds them)

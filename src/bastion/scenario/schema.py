@@ -350,7 +350,7 @@ class _Kinetic(_EffectorBase):
         "one unit share its fire channels (unset: a unit of its own)")
     fire_channels: Annotated[int, Field(ge=1, le=1_000)] = Field(
         4, description="targets the unit can guide at once; a channel is held from the "
-        "proposal to the intercept")
+        "proposal to the intercept (a unit whose weapons differ has the fewest)")
     # ASSUMED: Pantsir-S1 class, 3-4 targets engaged at once (KBP open brochures).
     min_altitude_m: _between(0.0, 30_000.0) = Field(
         0.0, description="lowest target height above local ground it can engage")
@@ -721,12 +721,11 @@ class Scenario(_Model):
             if isinstance(item, _Kinetic) and item.fire_unit is not None:
                 if item.fire_unit in units:
                     j, other = units[item.fire_unit]
-                    if (other.fire_channels, other.site) != (item.fire_channels, item.site):
+                    if other.site != item.site:
                         errors.append(
-                            f"effectors.{k}.fire_channels: fire unit {item.fire_unit!r} has "
-                            f"{item.fire_channels} channels at site {item.site!r} here but "
-                            f"{other.fire_channels} at {other.site!r} in effectors.{j}: "
-                            "weapons of one unit share one site and one channel count")
+                            f"effectors.{k}.fire_unit: fire unit {item.fire_unit!r} is at site "
+                            f"{item.site!r} here but at {other.site!r} in effectors.{j}: "
+                            "weapons of one unit stand at one site")
                 else:
                     units[item.fire_unit] = (k, item)
         for k, raid in enumerate(self.raids):
