@@ -104,17 +104,18 @@ def _khm(reps: int, **changes):
             for k in ("shot_down", "forced_down", "leaked", "shots")}
 
 
-def test_holding_fire_on_tracks_the_spoofer_leads_forces_more_down_and_shoots_fewer():
-    # A strong spoofer captures drones far out and leads them for minutes through its
-    # footprint to its divert point. Without the hold the soft-kill wait runs out on the way
-    # and the guns take drones the spoofer already had: a stronger spoofer then meant more
-    # shots and fewer forced down. With it, those drones are left to the spoofer.
+def test_holding_fire_on_tracks_the_spoofer_leads_shoots_fewer():
+    # A strong spoofer captures drones far out. Since the spoofer only pushes a captured
+    # drone's track sideways at its ramp rate (it does not know the target, so it cannot
+    # lead it to its divert point), the hold saves rounds on drones turning toward the
+    # divert side but no longer forces materially more down: before, with drones led
+    # exactly to divert_to, it also traded shot-down for forced-down drones.
     strong = {"effectors.khm-ew-spoofer.eirp_dbw": -25.0}
     hold = _khm(32, **strong)
     no_hold = _khm(32, **strong, **{"doctrine.hold_fire_on_spoofed": False})
     assert hold["shots"] < no_hold["shots"]
-    assert hold["shot_down"] < no_hold["shot_down"]
-    assert hold["forced_down"] > no_hold["forced_down"]
-    # Leakers are rare (~0.05 per replication) and shift by chance when fewer rounds are
+    assert hold["shot_down"] + hold["forced_down"] >= no_hold["shot_down"] + \
+        no_hold["forced_down"] - 2
+    # Leakers are rare (~0.1 per replication) and shift by chance when fewer rounds are
     # spent (later engagements draw other numbers): no material rise, not bit-equality.
     assert hold["leaked"] <= no_hold["leaked"] + 2
