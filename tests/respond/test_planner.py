@@ -155,28 +155,29 @@ def test_soft_kill_hold_matches_array_reference(seed, n, first, two):
     assert soft_new.tobytes() == soft_ref.tobytes()
 
 
-def test_a_track_the_spoofer_leads_to_its_divert_point_is_held_past_the_wait():
+def test_a_track_the_spoofer_pushes_sideways_is_held_past_the_wait():
     from bastion.scenario import load_scenario
 
     sc = load_scenario("khmeimim-2018")
     frame = Frame(sc.origin)
     eff = build_effectors(sc, frame)
     asset_xy = np.array([frame.point(a.position)[:2] for s in sc.sites for a in s.assets])
-    j = next(i for i, jam in eff.jammers if jam.mode == "spoof")
-    div, r = eff.divert_xy[j], jammer_radius_m(eff, j)
-    assert np.isfinite(div).all()
-    # a point inside the footprint from which the divert point and asset 0 lie far apart
-    # in bearing, so "heading for the divert point" and "for the asset" are distinct
-    best, x0 = -1.0, None
+    j, jam = next((i, jam) for i, jam in eff.jammers if jam.mode == "spoof")
+    push, r, rate = eff.push_xy[j], jammer_radius_m(eff, j), jam.spoof_rate_mps
+    assert np.isfinite(push).all()
+    # a point inside the footprint from which the way to asset 0 is across the push, so a
+    # sideways drift along the push is visible against the approach
+    best = -1.0
     for ang in np.linspace(0, 2 * np.pi, 72, endpoint=False):
         p = eff.pos[j, :2] + 0.6 * r * np.array([np.cos(ang), np.sin(ang)])
-        g, h = div - p, asset_xy[0] - p
-        sep = np.arccos(g @ h / np.linalg.norm(g) / np.linalg.norm(h))
-        if sep > best:
-            best, x0 = sep, p
-    assert best > np.radians(60)
-    to_div = 30.0 * (div - x0) / np.linalg.norm(div - x0)
-    to_asset = 30.0 * (asset_xy[0] - x0) / np.linalg.norm(asset_xy[0] - x0)
+        w = (asset_xy[0] - p) / np.linalg.norm(asset_xy[0] - p)
+        n = np.array([-w[1], w[0]])
+        if abs(n @ push) > best:
+            best, x0, u, side = abs(n @ push), p, w, n * np.sign(n @ push)
+    assert side @ push > 0.3
+    to_asset = 30.0 * u
+    pushed = to_asset + 1.2 * rate * side / (side @ push)  # sideways drift along the push
+    against = to_asset - 1.2 * rate * side / (side @ push)  # drifting the other way
     on = np.zeros((1, eff.radiating.size), bool)
     on[0, j] = True
     d = sc.doctrine
@@ -188,13 +189,14 @@ def test_a_track_the_spoofer_leads_to_its_divert_point_is_held_past_the_wait():
                                    np.zeros(1, np.int64), np.array([ttg]), soft,
                                    vel[None])[0])
 
-    assert held(to_div)
+    assert held(pushed)
     assert not held(to_asset)  # the wait is over: a drone on its way in is fired on
-    assert not held(to_div, ttg=0.5 * d.kinetic_reserve_s)  # the kinetic reserve still rules
-    assert not held(to_div, radiating=np.zeros_like(on))
-    assert not held(to_div, doctrine=d.model_copy(update={"hold_fire_on_spoofed": False}))
-    assert held(to_div, doctrine=d.model_copy(update={"soft_kill_first": False}))
-    assert not held(0.1 * to_div)  # too slow for a heading to mean anything
+    assert not held(against)  # drifting, but not the way this spoofer pushes
+    assert not held(pushed, ttg=0.5 * d.kinetic_reserve_s)  # the kinetic reserve still rules
+    assert not held(pushed, radiating=np.zeros_like(on))
+    assert not held(pushed, doctrine=d.model_copy(update={"hold_fire_on_spoofed": False}))
+    assert held(pushed, doctrine=d.model_copy(update={"soft_kill_first": False}))
+    assert not held(0.1 * pushed)  # too slow for a drift to mean anything
 
 
 def test_soft_kill_hold_refuses_an_asset_index_out_of_range():

@@ -66,8 +66,8 @@ BAD: list[tuple[str, Any, str, str]] = [
      "sensors.0", "false alarms per scan"),
     ("birds 1e9", lambda d: d["birds"][0].update(count=10**9), "birds.0.count",
      "less than or equal"),
-    ("spoofer without divert_to", lambda d: _jammer(d).update(mode="spoof"),
-     "effectors.2", "divert_to: required"),
+    ("spoofer without a push direction", lambda d: _jammer(d).update(mode="spoof"),
+     "effectors.2", "spoof_push_deg: a spoofer"),
     ("two assets one name", lambda d: d["sites"][0]["assets"].append(
         dict(d["sites"][0]["assets"][0])), "sites.0.assets.1.name", "duplicate name"),
     ("two raids one name", lambda d: d["raids"].append(dict(d["raids"][0])),

@@ -41,7 +41,8 @@ class RefAir(AirState):
             d = aim - believed
             dist = np.linalg.norm(d, axis=1)
             u = d / np.maximum(dist, 1e-9)[:, None]
-            ins = self.nav[k] == Nav.INS
+            # a spoofed drone's believed position drifts like INS (the spoofer's ramp)
+            ins = np.isin(self.nav[k], (Nav.INS, Nav.SPOOFED))
             w_believed = wind[steer] + np.where(ins[:, None], self.drift_mps[k, :2], 0.0)
             g = self._ground_speed(u, w_believed, self.speed_mps[k])
             v_xy = u * g[:, None] - np.where(ins[:, None], self.drift_mps[k, :2], 0.0)
@@ -83,7 +84,8 @@ class RefAir(AirState):
             step = np.minimum(rem_d, t_evt)
             self.pos[d] += self.vel[d] * step[:, None]
             self.nav_err[d] += np.where(
-                (self.nav[d] == Nav.INS)[:, None], self.drift_mps[d] * step[:, None], 0.0)
+                np.isin(self.nav[d], (Nav.INS, Nav.SPOOFED))[:, None],
+                self.drift_mps[d] * step[:, None], 0.0)
             rem_d = rem_d - step
             t_now = t_now + step
             hit = t_evt <= step + 1e-9
@@ -115,7 +117,7 @@ class RefAir(AirState):
                            self.wp[k, self.wp_idx[k], :2])
             dist = np.linalg.norm(aim - believed, axis=1)
             vb = self.vel[k, :2] + np.where(
-                (self.nav[k] == Nav.INS)[:, None], self.drift_mps[k, :2], 0.0)
+                np.isin(self.nav[k], (Nav.INS, Nav.SPOOFED))[:, None], self.drift_mps[k, :2], 0.0)
             closing = np.linalg.norm(vb, axis=1)
             t[cr] = np.where(dist < 1.0, 0.0, dist / np.maximum(closing, 1e-6))
         ld = mode == Mode.LAND

@@ -68,8 +68,10 @@ def _scan_pd(s: RadarSensor, targets: np.ndarray, rcs_m2: float) -> np.ndarray:
     f, rows = radar_geometry(idx, np.arctan2(dx, dy), targets, vel, np.full(n, rcs_m2), s.pos,
                              0.0, 0.0, 0.0, s.h1, s.re2, s.cfg.min_radial_speed_mps, s.snr90,
                              s.cfg.reference_rcs_m2, s.cfg.range_pd90_m)
+    pr = s.profile
     m = radar_pd_exponent(f, rows, np.arctan2(f[RX], f[RY]), np.arcsin(f[SEL]),
-                          f[5] ** 4, s.el_max, s.mask)
+                          f[5] ** 4, s.el_max, s.mask, np.full(n, rcs_m2), pr.horizon,
+                          pr.ground, pr.sea, pr.az_step_rad, pr.r_step_m, pr.terrain, s.clut)
     out = np.zeros(n)
     out[rows[:m]] = np.power(s.cfg.pfa, f[EXPO, :m])
     return out

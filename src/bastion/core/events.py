@@ -23,7 +23,7 @@ EVENT_KINDS = (
     "gnss_denied", "failsafe", "leaked", "asset_hit", "returned", "out_of_fuel",
     "shot_at_bird", "shot_at_own", "nfz_impact", "jammer_on", "jammer_off",
     "own_aircraft_jammed", "intrusion", "intrusion_alarm", "nuisance_alarm",
-    "intruders_stopped", "intruders_reached_asset",
+    "intruders_stopped", "intruders_reached_asset", "own_aircraft_jam_end", "link_lost",
 )
 
 EVENT_SCHEMA = pa.schema(

@@ -387,7 +387,7 @@ def _leak_sites(mc: MonteCarloResult) -> list[tuple[str, int]]:
 def _shots_at_captured(mc: MonteCarloResult) -> tuple[int, int]:
     """(shots, drones) over all replications: kinetic fire at drones a spoofer had captured.
 
-    A captured drone is already being led to the divert point; firing on it spends a missile
+    A captured drone is already being pushed off its approach; firing on it spends a missile
     on a threat EW has dealt with, and turns a recoverable drone into debris.
     """
     ev = mc.events.select(["replication", "t_s", "kind", "drone"]).to_pydict()
@@ -476,8 +476,9 @@ def _rules(mc: MonteCarloResult, summ: dict[str, dict[str, float]],
         items.append(f"<b>Kinetic fire on drones the spoofer had already captured</b> "
                      f"({_num(cap_shots / mc.runs)} shots per replication at "
                      f"{_num(cap_drones / mc.runs)} captured drones): pass spoof capture to "
-                     "the fire-control picture, or move the divert point outside the kinetic "
-                     "envelope, so missiles are not spent on drones EW has already dealt with.")
+                     "the fire-control picture (doctrine.hold_fire_on_spoofed), or push "
+                     "captured drones away from the kinetic envelope (spoof_push_deg), so "
+                     "missiles are not spent on drones EW has already dealt with.")
     if mean("nfz_impacts") > 0:
         items.append(f"<b>Impacts in no-fire zones</b> ({_num(mean('nfz_impacts'))} per "
                      "replication): a tighter ε (doctrine.nfz_epsilon), or effectors sited so "

@@ -89,7 +89,8 @@ def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
     fired: list[tuple[int, int, float, int]] = []  # (engagement, effector, cost, drone)
     at_bird: set[int] = set()
     at_own: set[int] = set()
-    n_jammed_own = n_nfz = n_nuisance = 0
+    n_jammed_own = n_nfz = n_nuisance = n_link_lost = 0
+    own_jammed_s = 0.0
     alarm_delays: list[float] = []
     stopped = reached = stop_delays = 0.0
     breach_t: dict[int, float] = {}  # intruder group -> breach time
@@ -143,6 +144,10 @@ def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
             at_own.add(col["engagement"][i])
         elif k == "own_aircraft_jammed":  # logged once per aircraft
             n_jammed_own += 1
+        elif k == "own_aircraft_jam_end":  # one per spell, value: its duration
+            own_jammed_s += col["value"][i]
+        elif k == "link_lost":
+            n_link_lost += 1
         elif k == "nfz_impact":
             n_nfz += 1
             if col["detail"][i] in nfz_src:
@@ -211,6 +216,8 @@ def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
         "shots_at_own": float(len(at_own)),
         "false_track_shots": float(false_track),
         "own_aircraft_jammed": float(n_jammed_own),
+        "own_aircraft_jammed_s": float(own_jammed_s),
+        "link_lost": float(n_link_lost),
         "nfz_impacts": float(n_nfz),
         "detected": float(np.isfinite(marks["detected"]).sum()),
         "mean_kill_margin_s": float(np.mean(kill_margin)) if kill_margin else math.nan,

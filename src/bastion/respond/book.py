@@ -51,8 +51,9 @@ class OperatorPort(Protocol):
 
 
 class EffectorPort(Protocol):
-    def reserve(self, group: int, effector: int) -> None:
-        """The effector is held for an engagement until it fires or is released."""
+    def reserve(self, group: int, effector: int, t_s: float = -math.inf) -> None:
+        """The effector is held for an engagement (proposed at ``t_s``) until it fires or is
+        released; so is a fire channel of its unit that is free at ``t_s``, if any."""
 
     def release(self, group: int, effector: int, t_s: float) -> None:
         """The engagement ended before firing: the effector is free from ``t_s``."""
@@ -118,7 +119,7 @@ class EngagementBook:
                        float(self.eff.cost_usd[p.effector]), p.reason, track_key=track_key,
                        p_hostile=float(p_hostile))
         self.operator.submit(g, e, t_s)
-        self.weapons.reserve(g, p.effector)
+        self.weapons.reserve(g, p.effector, t_s)
         grp.engagements.append(e)
         grp.open.append(e)
         w = self._when(g, e)
@@ -208,13 +209,18 @@ class EngagementBook:
             # e.g. the drone was captured by the spoofer and turned away after approval
             self._release(g, e, _S.EXPIRED, t_f, "no longer a threat")
             return
+        channel = getattr(self.weapons, "channel_for_fire", None)
+        if channel is not None and not channel(g, w, t_f):
+            self._release(g, e, _S.EXPIRED, t_f, "no fire channel free")
+            return
         x, P = st
         s = slice(w, w + 1)
         ic = intercepts(eff.pos[s], eff.speed_mps[s], np.zeros(1), eff.min_range_m[s],
                         eff.max_range_m[s], eff.max_alt_m[s], eff.pk_max[s],
                         eff.required_sigma_m[s], eff.error_scale_m[s], eff.cross_scale_mps[s],
-                        ~eff.gun[s], x, P)
-        if not ic.feasible[0, 0]:
+                        ~eff.gun[s], x, P, burst_rounds=eff.burst_rounds[s],
+                        min_alt_m=eff.min_alt_m[s])
+        if not ic.feasible[0, 0] or not eff.visible(np.array([w]), ic.point)[0, 0]:
             self._release(g, e, _S.EXPIRED, t_f, "no longer in envelope")
             return
         e.to(_S.FIRING, t_f)

@@ -15,7 +15,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["js_db", "radius_m"]
+__all__ = ["blanked", "js_db", "link_js_db", "radius_m"]
 
 _C = 299_792_458.0
 
@@ -27,6 +27,29 @@ def fspl_db(d_m: NDArray[np.float64], f_hz: float) -> NDArray[np.float64]:
 def js_db(eirp_dbw: float, f_mhz: float, d_m: NDArray[np.float64],
           g_rx_dbi: NDArray[np.float64], signal_dbw: NDArray[np.float64]) -> NDArray[np.float64]:
     return eirp_dbw - fspl_db(d_m, f_mhz * 1e6) + g_rx_dbi - signal_dbw
+
+
+def link_js_db(eirp_dbw: float, f_mhz: float, d_jammer_m: NDArray[np.float64],
+               control_eirp_dbw: NDArray[np.float64], d_control_m: NDArray[np.float64]
+               ) -> NDArray[np.float64]:
+    """J/S of a control uplink at the drone: the jammer's power against the ground
+    controller's, both through free space at the link frequency, received on the same
+    (omnidirectional, ASSUMED) antenna so its gain cancels."""
+    f = f_mhz * 1e6
+    return (eirp_dbw - fspl_db(d_jammer_m, f)) - (control_eirp_dbw - fspl_db(d_control_m, f))
+
+
+def blanked(sectors: NDArray[np.float64], dx: NDArray[np.float64],
+            dy: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Where a jammer with (k, 2) [from°, to°] blanked sectors does not radiate: targets at
+    offsets (dx east, dy north) from it whose bearing lies in a sector (from > to wraps)."""
+    out = np.zeros(np.shape(dx), bool)
+    if len(sectors) == 0:
+        return out
+    az = np.mod(np.degrees(np.arctan2(dx, dy)), 360.0)
+    for a0, a1 in np.asarray(sectors, float).reshape(-1, 2):
+        out |= ((az >= a0) & (az <= a1)) if a0 <= a1 else ((az >= a0) | (az <= a1))
+    return out
 
 
 def radius_m(eirp_dbw: float, f_mhz: float, g_rx_dbi: float, signal_dbw: float,

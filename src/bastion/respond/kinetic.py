@@ -133,7 +133,8 @@ def intercepts(
     max_alt_m: NDArray[np.float64], pk_max: NDArray[np.float64],
     required_sigma_m: NDArray[np.float64], error_scale_m: NDArray[np.float64],
     cross_scale_mps: NDArray[np.float64], guided: NDArray[np.bool_],
-    x: NDArray[np.float64], P: NDArray[np.float64],
+    x: NDArray[np.float64], P: NDArray[np.float64], *,
+    burst_rounds: NDArray[np.int64] | None = None, min_alt_m: NDArray[np.float64] | None = None,
 ) -> Intercepts:
     """Effectors (W,) fire after ``delay_s`` at tracks with state x (T,6), covariance P (T,6,6).
 
@@ -142,8 +143,18 @@ def intercepts(
     target outruns it). Pk is zero outside the envelope (range, altitude) or where the
     predicted error exceeds what the weapon needs. Compiled (one pass per pair, the
     exponentials in NumPy: see the module notes), bit-identical to the array expressions.
+
+    ``burst_rounds`` (W,): a gun's shot is a burst of n rounds, pk_max is per round and the
+    burst's Pk is 1 − (1 − Pk_round)^n (rounds independent). ``min_alt_m`` (W,): intercepts
+    below it are infeasible (the weapon's minimum engagement height).
     """
     tau, point, rng, sigma, ok, expo, shape = _geometry(
         eff_pos, speed_mps, delay_s, min_range_m, max_range_m, max_alt_m, required_sigma_m,
         error_scale_m, cross_scale_mps, guided, x, P)
-    return Intercepts(tau, point, rng, sigma, _pk(pk_max, np.exp(expo), shape, ok), ok)
+    if min_alt_m is not None and np.any(min_alt_m > 0):
+        ok &= point[..., 2] >= np.asarray(min_alt_m, float)[:, None]
+    pk = _pk(pk_max, np.exp(expo), shape, ok)
+    if burst_rounds is not None and np.any(burst_rounds > 1):
+        n = np.asarray(burst_rounds)[:, None]
+        pk = np.where(n > 1, 1.0 - np.power(1.0 - pk, n), pk)
+    return Intercepts(tau, point, rng, sigma, pk, ok)

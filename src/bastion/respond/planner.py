@@ -7,7 +7,7 @@
    susceptible drone in their footprint; the planner only switches them).
 3. Soft kill first: a candidate inside a radiating jammer's nominal footprint is left to
    it for ``soft_kill_wait_s`` unless its time-to-go falls below ``kinetic_reserve_s``; one
-   a spoofer is visibly leading to its divert point is left to it for as long as that lasts
+   a spoofer visibly pushes off its approach is left to it for as long as that lasts
    (``hold_fire_on_spoofed``), again down to the kinetic reserve.
 4. Point effectors: feasibility from envelopes, track quality and rules of engagement. One
    weapon–target assignment covers the threats engageable now *and* those not yet in reach
@@ -36,17 +36,17 @@ from bastion.respond.kinetic import intercepts
 from bastion.respond.roe import NoFireZones
 from bastion.scenario.schema import Doctrine
 
-__all__ = ["SPOOF_LEAD_DEG", "Proposal", "assign_point_effectors", "candidates", "plan",
+__all__ = ["SPOOF_SIDE_FRACTION", "Proposal", "assign_point_effectors", "candidates", "plan",
            "soft_kill_hold", "within_reach"]
 
 MIN_P_REACH = 0.05  # ASSUMED
 PLAN_SHOTS = 4  # ASSUMED planning horizon: rounds per effector the plan looks ahead
 FUTURE_PK_FACTOR = 0.8  # ASSUMED: Pk of a future shot relative to pk_max (geometry unknown)
 JAMMER_HOLD_S = 60.0  # ASSUMED: keep radiating this long after the last candidate left
-# ASSUMED: a track inside a spoofer's footprint whose ground velocity points within this
-# angle of the spoofer's divert point is being led there (a captured drone steers straight
-# for it; track velocity noise at cruise speed is a few degrees)
-SPOOF_LEAD_DEG = 20.0
+# ASSUMED: a track inside a spoofer's footprint drifting sideways (off the way to the asset
+# it threatens) along the spoofer's push direction at least this share of the spoofer's ramp
+# rate is taken as captured (half: track velocity noise is a few m/s at the built-ins' rates)
+SPOOF_SIDE_FRACTION = 0.5
 _LEAD_MIN_SPEED_MPS = 5.0  # ASSUMED: below this a track's heading is not judged
 # ASSUMED nominal receiver the defender plans against (it cannot know the threat's):
 NOMINAL_RX = {"g_rx_dbi": -10.0, "signal_dbw": -160.0, "threshold_db": 35.0}
@@ -97,9 +97,9 @@ def soft_kill_hold(
     footprint covers is left to the jammer until it has spent soft_kill_wait_s inside the
     footprint without going down, or until its time-to-go falls below the kinetic reserve.
     Led away: with ``vel_xy`` (n, 2) given and ``hold_fire_on_spoofed``, a track inside a
-    radiating spoofer's footprint flying towards that spoofer's divert point (within
-    ``SPOOF_LEAD_DEG``, and more nearly than towards the asset it threatens) is held for as
-    long as that lasts — the spoofer has it, and a
+    radiating spoofer's footprint drifting sideways off the way to the asset it threatens,
+    along the spoofer's push direction, at ``SPOOF_SIDE_FRACTION`` of its ramp rate or more
+    is held for as long as that lasts — the spoofer has it, and a
     kinetic shot would only trade a drone landing where the defender chose for debris and a
     round — until its time-to-go falls below the kinetic reserve.
     ``radiating`` (n, E) holds each row's own jammer states, so one call can serve the tracks
@@ -108,6 +108,7 @@ def soft_kill_hold(
     n = xy.shape[0]
     jams = np.array([j for j, _ in eff.jammers], np.int64)
     radii = np.array([jammer_radius_m(eff, int(j)) for j in jams])
+    rates = np.array([jam.spoof_rate_mps for _, jam in eff.jammers], float)
     if n and jams.size and asset_xy.shape[0] == 0 and radiating[:, jams].any():
         raise IndexError("a jammer footprint needs the assets it protects")
     # the compiled pass reads these without bounds checks
@@ -120,8 +121,8 @@ def soft_kill_hold(
     v = np.ascontiguousarray(vel_xy, dtype=float) if lead else np.zeros((n, 2))
     hold, led = _hold_rows(t_s, radiating, jams, eff.pos, radii, xy, asset_xy, asset,
                            time_to_go_s, soft_since_s, doctrine.soft_kill_wait_s,
-                           doctrine.kinetic_reserve_s, eff.divert_xy, v, lead,
-                           math.cos(math.radians(SPOOF_LEAD_DEG)))
+                           doctrine.kinetic_reserve_s, eff.push_xy, rates, v, lead,
+                           SPOOF_SIDE_FRACTION)
     if not doctrine.soft_kill_first:
         return led
     return hold | led
@@ -129,8 +130,8 @@ def soft_kill_hold(
 
 @nb.njit(cache=True, error_model="numpy")
 def _hold_rows(t_s, radiating, jams, eff_pos, radii, xy, asset_xy, asset, time_to_go_s,
-               soft_since_s, wait_s, reserve_s, divert_xy, vel_xy, lead,
-               cos_lead):  # pragma: no cover - compiled
+               soft_since_s, wait_s, reserve_s, push_xy, rates, vel_xy, lead,
+               side_frac):  # pragma: no cover - compiled
     # Row by row (rows never mix): inside a radiating jammer's footprint → soft_since set
     # if unset; held when the asset it heads for is covered by a radiating jammer, it has
     # waited less than wait_s and its time-to-go exceeds the reserve. Distances are
@@ -159,25 +160,25 @@ def _hold_rows(t_s, radiating, jams, eff_pos, radii, xy, asset_xy, asset, time_t
             ay = asset_xy[a, 1] - eff_pos[j, 1]
             if math.sqrt(ax * ax + ay * ay) <= radii[q]:
                 protected = True
-            if lead and here and divert_xy[j, 0] == divert_xy[j, 0]:
-                # cos of the angle between the ground velocity and the way to the divert
-                # point; a track hovering or already there has no heading to judge
-                gx = divert_xy[j, 0] - xy[i, 0]
-                gy = divert_xy[j, 1] - xy[i, 1]
-                vx = vel_xy[i, 0]
-                vy = vel_xy[i, 1]
-                nv = math.sqrt(vx * vx + vy * vy)
-                ng = math.sqrt(gx * gx + gy * gy)
-                # ... and closer to it than to the asset it threatens: where the divert point
-                # lies near the approach, the heading must tell which of the two it is
-                # steering for (cosines compared without dividing: cos_d > cos_a)
+            if lead and here and push_xy[j, 0] == push_xy[j, 0]:
+                # A captured drone steers its (false) belief onto its route, so its true
+                # track is its usual approach plus the spoofer's push: a sideways velocity
+                # along push_xy at the spoofer's ramp rate. The spoofer cannot know the
+                # target, so the tell is that sideways drift relative to the way to the
+                # asset the track threatens, at least half the ramp rate.
                 hx = asset_xy[a, 0] - xy[i, 0]
                 hy = asset_xy[a, 1] - xy[i, 1]
                 nh = math.sqrt(hx * hx + hy * hy)
-                dot_g = vx * gx + vy * gy
-                if (nv >= _LEAD_MIN_SPEED_MPS and ng > 0.0 and dot_g >= cos_lead * nv * ng
-                        and dot_g * nh > (vx * hx + vy * hy) * ng):
-                    towards = True
+                vx = vel_xy[i, 0]
+                vy = vel_xy[i, 1]
+                nv = math.sqrt(vx * vx + vy * vy)
+                if nv >= _LEAD_MIN_SPEED_MPS and nh > 0.0:
+                    ux = hx / nh
+                    uy = hy / nh
+                    along = vx * ux + vy * uy
+                    side = (vx - along * ux) * push_xy[j, 0] + (vy - along * uy) * push_xy[j, 1]
+                    if side >= side_frac * rates[q]:
+                        towards = True
         s = soft_since_s[i]
         if inside and s != s:
             s = t_s
@@ -247,8 +248,11 @@ def assign_point_effectors(
     ic = intercepts(eff.pos[weap], eff.speed_mps[weap], delay, eff.min_range_m[weap],
                     eff.max_range_m[weap], eff.max_alt_m[weap], eff.pk_max[weap],
                     eff.required_sigma_m[weap], eff.error_scale_m[weap],
-                    eff.cross_scale_mps[weap], ~eff.gun[weap], x[tgt], P[tgt])
+                    eff.cross_scale_mps[weap], ~eff.gun[weap], x[tgt], P[tgt],
+                    burst_rounds=eff.burst_rounds[weap], min_alt_m=eff.min_alt_m[weap])
     feas = ic.feasible & (ic.pk > 0) & now_ok[tgt][None, :]
+    if eff.profiles and any(p is not None for p in eff.profiles):
+        feas &= eff.visible(weap, ic.point)  # the intercept point in line of sight
     p_nfz = np.zeros_like(ic.pk)
     if nfz and feas.any():
         vel = np.broadcast_to(x[tgt][None, :, 3:], ic.point.shape)
@@ -276,6 +280,7 @@ def assign_point_effectors(
                 cost_weight=doctrine.cost_weight,
                 method=method)
     out = []
+    gains = []
     for a in range(weap.size):
         # fire now at the current target the plan values most for this effector
         gain = np.where(feas[a] & (sol.shots[a] > 0), ic.pk[a] * threats.value[tgt], -1.0)
@@ -283,4 +288,21 @@ def assign_point_effectors(
         if gain[b] > 0:
             out.append(Proposal(int(weap[a]), int(tgt[b]), float(ic.pk[a, b]),
                                 float(p_nfz[a, b]), float(ic.t_flight_s[a, b]), sol.method))
-    return out
+            gains.append(float(gain[b]))
+    return _within_channels(eff, t_s, out, gains)
+
+
+def _within_channels(eff: EffectorState, t_s: float, out: list[Proposal],
+                     gains: list[float]) -> list[Proposal]:
+    """At most as many proposals per fire unit as it has channels free: the most valuable
+    ones (weapons of one vehicle share its fire-control channels)."""
+    if len(out) < 2:
+        return out
+    free = eff.free_channels(t_s).copy()
+    keep = np.zeros(len(out), bool)
+    for i in np.argsort(-np.array(gains), kind="stable"):
+        u = eff.unit[out[i].effector]
+        if u >= 0 and free[u] > 0:
+            free[u] -= 1
+            keep[i] = True
+    return [p for p, k in zip(out, keep, strict=True) if k]

@@ -43,19 +43,54 @@ class StatusWeapons:
                  logs: list[EventLog]) -> None:
         self.eff, self.status, self.logs = eff, status, logs
 
-    def reserve(self, group: int, effector: int) -> None:
-        self.status.busy_until_s[group, effector] = np.inf  # until fired or released
+    def reserve(self, group: int, effector: int, t_s: float = -np.inf) -> None:
+        st = self.status
+        st.busy_until_s[group, effector] = np.inf  # until fired or released
+        # a fire channel of its unit is held from the proposal (the crew lays it on the
+        # target) to the intercept; none free (two weapons of a unit proposed in one epoch):
+        # it tries again at the fire time
+        st.channel_of[group, effector] = self._take_channel(group, effector, t_s)
 
     def release(self, group: int, effector: int, t_s: float) -> None:
-        self.status.busy_until_s[group, effector] = t_s
+        st = self.status
+        st.busy_until_s[group, effector] = t_s
+        c = st.channel_of[group, effector]
+        if c >= 0:
+            st.channel_until_s[group, self.eff.unit[effector], c] = t_s
+            st.channel_of[group, effector] = -1
+
+    def channel_for_fire(self, group: int, effector: int, t_s: float) -> bool:
+        """Whether the effector holds (or can now take) a fire channel to fire at ``t_s``."""
+        st = self.status
+        if st.channel_of[group, effector] < 0:
+            st.channel_of[group, effector] = self._take_channel(group, effector, t_s)
+        return bool(st.channel_of[group, effector] >= 0)
+
+    def _take_channel(self, group: int, effector: int, t_s: float) -> int:
+        u = self.eff.unit[effector]
+        if u < 0:
+            return -1
+        until = self.status.channel_until_s[group, u]
+        free = np.flatnonzero(until <= t_s)
+        if free.size == 0:
+            return -1
+        c = int(free[np.argmin(until[free])])
+        until[c] = np.inf
+        return c
 
     def fire(self, group: int, e: Engagement, t_s: float, track_pos: NDArray[np.float64],
              sigma_m: float, aim_point: NDArray[np.float64]) -> None:
         st, w = self.status, e.effector
-        st.rounds[group, w] -= 1
-        if st.rounds[group, w] == 0:
+        # a burst uses burst_rounds rounds (the last one what is left)
+        st.rounds[group, w] -= min(int(self.eff.burst_rounds[w]), int(st.rounds[group, w]))
+        if st.rounds[group, w] == 0 and st.reserve[group, w] > 0:
             st.reload_done_s[group, w] = t_s + self.eff.reload_s[w]
         st.busy_until_s[group, w] = t_s + self.eff.interval_s[w]
+        # guidance time = time of flight: the channel is busy until the intercept
+        c = st.channel_of[group, w]
+        if c >= 0:
+            st.channel_until_s[group, self.eff.unit[w], c] = e.t_hit_s
+            st.channel_of[group, w] = -1
         self.fired(group, e, t_s, track_pos, sigma_m, aim_point)
 
     def fired(self, group: int, e: Engagement, t_s: float, track_pos: NDArray[np.float64],

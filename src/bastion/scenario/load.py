@@ -243,7 +243,36 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"{s}: not UTF-8 text (byte {exc.start}); expected YAML") from None
-    return parse_scenario(text, s)
+    return resolve_dem_paths(parse_scenario(text, s), path.parent, s)
+
+
+def resolve_dem_paths(sc: Scenario, base: Path, source: str) -> Scenario:
+    """Terrain DEM paths made absolute (relative to the scenario file's folder) and checked
+    readable as GeoTIFF elevation rasters, so a bad file fails at load naming its field."""
+    sites = list(sc.sites)
+    changed = False
+    for k, site in enumerate(sites):
+        t = site.terrain
+        if t is None or t.dem is None:
+            continue
+        p = Path(t.dem)
+        if not p.is_absolute():
+            p = (base / p).resolve()
+        where = f"{source}: sites.{k}.terrain.dem"
+        if not p.is_file():
+            raise ScenarioError(f"{where}: no such file {str(p)!r}")
+        try:
+            from bastion.scenario.terrain import read_dem
+
+            z, _, _ = read_dem(str(p))
+        except Exception as exc:  # rasterio raises its own error types
+            raise ScenarioError(f"{where}: cannot read as a GeoTIFF elevation raster: "
+                                f"{str(exc)[:200]}") from None
+        if z.size == 0:
+            raise ScenarioError(f"{where}: the raster is empty")
+        sites[k] = site.model_copy(update={"terrain": t.model_copy(update={"dem": str(p)})})
+        changed = True
+    return sc.model_copy(update={"sites": sites}) if changed else sc
 
 
 def _children(node: Any) -> Iterator[tuple[str, Any]]:

@@ -25,6 +25,7 @@ __all__ = [
     "AirframeKinematics",
     "Asset",
     "Assumption",
+    "Band",
     "Bird",
     "Camera",
     "ClassProfile",
@@ -49,9 +50,11 @@ __all__ = [
     "ReactionForce",
     "ReferenceFigure",
     "ReferenceOutcome",
+    "Ridge",
     "Scenario",
     "Sensor",
     "Site",
+    "Terrain",
     "Wind",
 ]
 
@@ -185,10 +188,39 @@ class ReactionForce(_Model):
     speed_mps: _between(0.0, 50.0, open_lo=True) = 6.0
     # ASSUMED: close enough to challenge and detain
     capture_radius_m: _between(0.0, 1_000.0, open_lo=True) = 20.0
+class Ridge(_Model):
+    """A synthetic ridge: a straight crest from ``start`` to ``end`` of ``height_m`` above
+    the site's ground, falling off across it as a Gaussian of 1σ = width_m / 2."""
+
+    start: LatLon
+    end: LatLon
+    height_m: _between(0.0, 9_000.0, open_lo=True)
+    width_m: _between(1.0, 100_000.0)
+
+
+class Terrain(_Model):
+    """The site's terrain: elevations above its ground (a DEM file, synthetic ridges, or
+    both added) and where the sea is (sea clutter there instead of land clutter)."""
+
+    dem: str | None = Field(
+        None, max_length=4_096,
+        description="GeoTIFF elevation file (metres above the site's ground level), path "
+        "relative to the scenario file")
+    dem_datum_m: _between(-1_000.0, 9_000.0) = Field(
+        0.0, description="DEM elevation taken as the site's ground level (subtracted)")
+    ridges: list[Ridge] = Field([], max_length=1_000)
+    sea_sector: tuple[Azimuth, Azimuth] | None = Field(
+        None, description="[from_deg, to_deg] bearings from the site centre over the sea")
+    sea: Polygon | None = Field(None, description="polygon over the sea")
+    step_m: _between(10.0, 5_000.0) = Field(
+        100.0, description="range step of the line-of-sight profiles")
+    azimuth_step_deg: _between(0.05, 10.0) = Field(
+        0.5, description="azimuth step of the line-of-sight profiles")
 
 
 class Site(_Model):
     name: Name
+    terrain: Terrain | None = Field(None, description="elevation and sea (default flat land)")
     assets: list[Asset] = Field(min_length=1, max_length=1_000)
     reaction_force: ReactionForce = ReactionForce()
     fence: Polygon | None = Field(None, description="perimeter polygon")
@@ -258,6 +290,25 @@ class Radar(_SensorBase):
     # uncalibrated surveillance radars; no figure published for the built-ins' radars)
     rcs_calibration_sigma_db: _between(0.0, 30.0) = Field(
         3.0, description="1σ error of the radar's RCS estimate, dB (besides Swerling fluctuation)")
+    # Clutter (docs/models.md "Terrain and clutter"): the echo of the ground or sea in the
+    # target's resolution cell, weighted by the two-way beam pattern at the angle between
+    # the target and the ground beneath it, after the MTI/Doppler improvement factor.
+    clutter: bool = Field(True, description="model land/sea clutter in the Pd (signal to "
+                          "clutter plus noise)")
+    land_sigma0_db: _between(-80.0, 0.0) = Field(
+        -20.0, description="land clutter reflectivity σ0 at low grazing, dB m²/m²")
+    # ASSUMED: Barton, Radar Equations for Modern Radar (2013) §8.3: rural/wooded land at low
+    # grazing angles −20…−30 dB at S/X band; the higher (worse) end taken.
+    sea_sigma0_db: _between(-80.0, 0.0) = Field(
+        -40.0, description="sea clutter reflectivity σ0 at low grazing, dB m²/m²")
+    # ASSUMED: Nathanson, Radar Design Principles (1999) tables, sea state 3, grazing < 1°,
+    # X band: about −40…−50 dB.
+    mti_improvement_db: _between(0.0, 90.0) = Field(
+        50.0, description="clutter attenuation of the MTI/pulse-Doppler processing, dB")
+    # ASSUMED: Skolnik, Radar Handbook 3rd ed. ch. 2-3: pulse-Doppler sub-clutter
+    # visibility of modern search radars 40-60 dB.
+    elevation_beamwidth_deg: _between(0.1, 90.0) = Field(
+        3.0, description="one-way 3 dB elevation beamwidth of the beam that sees the target")
 
     @model_validator(mode="after")
     def _false_alarm_load(self) -> Radar:
@@ -392,6 +443,18 @@ class _Kinetic(_EffectorBase):
     shot_interval_s: Period = 2.0
     magazine: Annotated[int, Field(ge=0, le=1_000_000)] = 10
     reload_s: _between(0.0, WEEK_S) = 600.0
+    reserve_rounds: Annotated[int, Field(ge=0, le=100_000_000)] | None = Field(
+        None, description="rounds held for reloads beyond the first magazine (total stock = "
+        "magazine + reserve_rounds); unset: unlimited")
+    fire_unit: Name | None = Field(
+        None, description="vehicle / fire-control unit this weapon belongs to: weapons of "
+        "one unit share its fire channels (unset: a unit of its own)")
+    fire_channels: Annotated[int, Field(ge=1, le=1_000)] = Field(
+        4, description="targets the unit can guide at once; a channel is held from the "
+        "proposal to the intercept (a unit whose weapons differ has the fewest)")
+    # ASSUMED: Pantsir-S1 class, 3-4 targets engaged at once (KBP open brochures).
+    min_altitude_m: _between(0.0, 30_000.0) = Field(
+        0.0, description="lowest target height above local ground it can engage")
     required_sigma_m: _between(0.0, 100_000.0, open_lo=True) = Field(
         30.0, description="largest predicted position error (1σ) at intercept it accepts"
     )
@@ -419,6 +482,9 @@ class Gun(_Kinetic):
     round_max_range_m: Range = Field(
         8_000.0, description="how far missed rounds can fly on along the line of fire"
     )
+    burst_rounds: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        1, description="rounds per burst (one shot); pk_max is then per round and the "
+        "burst's Pk is 1 − (1 − Pk_round)^n")
 
 
 class Missile(_Kinetic):
@@ -430,6 +496,27 @@ class Missile(_Kinetic):
     max_range_m: Range = 15_000.0
     projectile_speed_mps: _between(1.0, 10_000.0) = 900.0
     pk_max: Prob = 0.85
+
+
+class Band(_Model):
+    """A frequency band a jammer radiates in, [low_mhz, high_mhz]."""
+
+    low_mhz: _between(1.0, 100_000.0)
+    high_mhz: _between(1.0, 100_000.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Band:
+        if self.low_mhz > self.high_mhz:
+            raise ValueError(f"low_mhz ({self.low_mhz:g}) must not exceed high_mhz "
+                             f"({self.high_mhz:g})")
+        return self
+
+    def covers(self, f_mhz: float) -> bool:
+        return self.low_mhz <= f_mhz <= self.high_mhz
+
+    @property
+    def centre_mhz(self) -> float:
+        return 0.5 * (self.low_mhz + self.high_mhz)
 
 
 class Jammer(_EffectorBase):
@@ -447,9 +534,26 @@ class Jammer(_EffectorBase):
     activation_range_m: Range = Field(
         20_000.0, description="doctrine: radiate once a hostile track is within this range"
     )
+    bands: list[Band] = Field(
+        [], max_length=32,
+        description="frequency bands it radiates in (e.g. GNSS L1, 2.4/5.8 GHz ISM control "
+        "links); empty: one 20 MHz band about frequency_mhz")
+    blank_sectors: list[tuple[Azimuth, Azimuth]] = Field(
+        [], max_length=360,
+        description="[from_deg, to_deg] azimuth sectors it does not radiate into (e.g. the "
+        "runway departure path); from > to wraps through north")
     divert_to: LatLon | None = Field(
-        None, description="spoof mode: where captured drones are led (a controlled area)"
+        None, description="spoof mode (kept for old files): push captured drones toward the "
+        "bearing of this point from the spoofer (it is not where they end: the spoofer "
+        "does not know their targets)"
     )
+    spoof_push_deg: Annotated[float, Field(ge=0.0, lt=360.0)] | None = Field(
+        None, description="spoof mode: bearing toward which captured drones' true tracks "
+        "are pushed (their believed position is shifted the opposite way)")
+    spoof_rate_mps: _between(0.0, 100.0, open_lo=True) = Field(
+        10.0, description="spoof mode: how fast the believed-position offset is ramped")
+    # ASSUMED: slow enough not to trip a hobby autopilot's GNSS/IMU innovation check
+    # (Kerns et al. 2014, J. Field Robotics 31(4): gradual capture and drift; no public rate).
     spoof_capture_margin_db: _between(-60.0, 100.0) = Field(
         3.0, description="spoof mode: power above the true signal needed to capture"
     )
@@ -461,10 +565,16 @@ class Jammer(_EffectorBase):
 
     @model_validator(mode="after")
     def _spoofer_has_divert(self) -> Jammer:
-        if self.mode == "spoof" and self.divert_to is None:
-            raise ValueError("divert_to: required for a spoofer (mode: spoof): where captured "
-                             "drones are led")
+        if self.mode == "spoof" and self.divert_to is None and self.spoof_push_deg is None:
+            raise ValueError("spoof_push_deg: a spoofer (mode: spoof) needs a push direction "
+                             "(spoof_push_deg, or the older divert_to point)")
         return self
+
+    def radiated_bands(self) -> list[Band]:
+        """The bands it radiates in: ``bands``, or one 20 MHz band about ``frequency_mhz``."""
+        # ASSUMED: a 20 MHz wide default band covers GNSS L1 C/A (±1 MHz) and P(Y) (±10 MHz).
+        return list(self.bands) or [Band(low_mhz=self.frequency_mhz - 10.0,
+                                         high_mhz=self.frequency_mhz + 10.0)]
 
 
 Effector = Annotated[Gun | Missile | Jammer, Field(discriminator="kind")]
@@ -507,6 +617,17 @@ class Airframe(_Model):
         -160.0, description="received GNSS signal power")
     antenna_gain_to_jammer_dbi: _between(-60.0, 40.0) = Field(
         -10.0, description="sky-facing patch at horizon")
+    gnss_frequency_mhz: _between(1.0, 100_000.0) = Field(
+        1575.42, description="GNSS band it navigates on (L1)")
+    control_link_mhz: _between(1.0, 100_000.0) = Field(
+        2437.0, description="rf_link navigation: its control uplink frequency (2.4 GHz ISM)")
+    control_eirp_dbw: _between(-60.0, 60.0) = Field(
+        -10.0, description="rf_link: the ground controller's uplink EIRP, dBW")
+    # ASSUMED: 100 mW (−10 dBW), the EU 2.4 GHz ISM limit most hobby links stay under.
+    link_js_threshold_db: _between(-60.0, 100.0) = Field(
+        10.0, description="rf_link: J/S at the drone's receiver at which the link is lost")
+    # ASSUMED: frequency-hopping hobby links (e.g. FHSS at 2.4 GHz) tolerate a few dB of
+    # in-band J/S; 10 dB taken, no public figure.
     wind_estimate_sigma_mps: _between(0.0, 50.0) = Field(
         2.0, description="INS dead-reckoning drift source")
     glide_ratio: _between(0.1, 100.0) = 8.0
@@ -661,8 +782,8 @@ class Doctrine(_Model):
         60.0, description="fire kinetically anyway once time-to-go falls below this"
     )
     hold_fire_on_spoofed: bool = Field(
-        True, description="hold kinetic fire on tracks a radiating spoofer is leading to its "
-        "divert point (for as long as it takes; the kinetic reserve still applies)"
+        True, description="hold kinetic fire on tracks a radiating spoofer visibly pushes off "
+        "their approach (for as long as it lasts; the kinetic reserve still applies)"
     )
     kill_assessment_delay_s: _between(0.0, DAY_S) = 3.0
     kill_assessment_p_correct: Prob = 0.95
@@ -820,6 +941,18 @@ class Scenario(_Model):
             for k, item in enumerate(items):
                 if item.site not in sites:
                     errors.append(f"{group}.{k}.site: unknown site {item.site!r}")
+        units: dict[str, tuple[int, _Kinetic]] = {}
+        for k, item in enumerate(self.effectors):
+            if isinstance(item, _Kinetic) and item.fire_unit is not None:
+                if item.fire_unit in units:
+                    j, other = units[item.fire_unit]
+                    if other.site != item.site:
+                        errors.append(
+                            f"effectors.{k}.fire_unit: fire unit {item.fire_unit!r} is at site "
+                            f"{item.site!r} here but at {other.site!r} in effectors.{j}: "
+                            "weapons of one unit stand at one site")
+                else:
+                    units[item.fire_unit] = (k, item)
         for k, raid in enumerate(self.raids):
             if raid.airframe not in self.airframes:
                 errors.append(f"raids.{k}.airframe: unknown airframe {raid.airframe!r}")

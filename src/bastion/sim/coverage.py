@@ -52,6 +52,7 @@ from bastion.scenario.schema import (
     Radar,
     Scenario,
 )
+from bastion.scenario.terrain import Profile, TerrainModel
 from bastion.sim.sensors.eoir import eoir_range_m
 from bastion.sim.sensors.point import in_range_pd
 from bastion.sim.sensors.radar import radar_look, radar_reach_m
@@ -276,6 +277,15 @@ def coverage_maps(scenario: Scenario, *, altitude_m: float | None = None,
                     target, sc.night, sites)
 
 
+def _terrain_profile(sc: Scenario, frame: Frame, pos: NDArray[np.float64],
+                     range_m: float) -> Profile | None:
+    """The sensor's terrain profile when the scenario has terrain (None: flat ground)."""
+    if not any(s.terrain is not None for s in sc.sites):
+        return None
+    tm = TerrainModel(sc, frame)
+    return tm.profile(pos, range_m) if tm.present else None
+
+
 def _reach_m(sc: Scenario, item: Any, pos: NDArray[np.float64], t: Target) -> float:
     """How far from ``item`` its map layer can reach at the target altitude (grid extent)."""
     if isinstance(item, Radar):
@@ -338,7 +348,8 @@ def _site(sc: Scenario, name: str, frame: Frame, t: Target, resolution_m: float 
     for s, p in sensors:
         xy = (float(p[0]), float(p[1]))
         if isinstance(s, Radar):
-            look = radar_look(s, p, cells, t.rcs_m2)
+            look = radar_look(s, p, cells, t.rcs_m2, _terrain_profile(sc, frame, p,
+                                                                      s.max_range_m))
             # blind for the site: in some radar's range, over every such radar's horizon or
             # under its mask (elevation coverage and MTI are not terrain)
             in_any |= look.in_range

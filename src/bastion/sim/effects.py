@@ -30,19 +30,20 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bastion.respond.engagement import Engagement
-from bastion.respond.jamming import js_db
+from bastion.respond.jamming import blanked, js_db, link_js_db
 from bastion.respond.ports import StatusWeapons
+from bastion.scenario.schema import Jammer
 from bastion.sim.kernels import distances
 from bastion.sim.world import Fate, Kind, Mode, Nav
 
 if TYPE_CHECKING:  # pragma: no cover
     from bastion.sim.engine import _Block
 
-__all__ = ["SimWeapons", "electronic_warfare", "world_events"]
+__all__ = ["SimWeapons", "close_own_jamming", "electronic_warfare", "world_events"]
 
 _GATE_TRUTH_M = 150.0  # a shot aimed at a track hits the real object within this of it
 # ASSUMED own-aircraft GNSS receiver (military, better than a hobby drone's)
-_OWN_RX = {"g_rx_dbi": -5.0, "signal_dbw": -160.0, "threshold_db": 45.0}
+_OWN_RX = {"g_rx_dbi": -5.0, "signal_dbw": -160.0, "threshold_db": 45.0, "gnss_mhz": 1575.42}
 
 
 @dataclass
@@ -192,10 +193,15 @@ def world_events(blk: _Block, ended: list[tuple[int, int, float]]) -> None:
 
 
 def electronic_warfare(blk: _Block, t: float, step_b: NDArray[np.bool_]) -> None:
-    """Radiating jammers act on every susceptible drone (and own aircraft) in reach."""
+    """Radiating jammers act, band by band, on every susceptible drone (and own aircraft)
+    in reach and in line of sight, outside their blanked sectors: a band covering a GNSS
+    drone's navigation frequency denies it (or, for a spoofer, captures it), a band covering
+    an rf_link drone's control uplink cuts the link; both start the lock-loss clock after
+    which the drone takes its fail-safe."""
     air, nd, e0 = blk.air, blk.nd, blk.eff0
     on = blk.status.radiating & step_b[:, None]
     any_on = on.any(axis=1)
+    _own_aircraft(blk, t, step_b, on, any_on)
     if not any_on.any() or nd == 0:
         return
     row_b, info = blk.row_block, blk.info
@@ -203,49 +209,132 @@ def electronic_warfare(blk: _Block, t: float, step_b: NDArray[np.bool_]) -> None
     def log(k: int) -> object:
         return blk.reps[int(row_b[k])].log
 
-    live = (air.mode[:nd] == Mode.CRUISE) & air.gnss_susceptible  # cruising: airborne
+    live = (air.mode[:nd] == Mode.CRUISE) & (air.gnss_susceptible | air.rf_link)
     idx0 = np.flatnonzero(live & any_on[row_b[:nd]])
     denied = np.zeros(nd, bool)
     for j, jam in e0.jammers:
         idx = idx0[on[row_b[idx0], j]]
+        idx = idx[_reaches(blk, j, jam, idx)]
         if idx.size == 0:
             continue
         d = distances(air.pos, idx, e0.pos[j])
-        js = js_db(jam.eirp_dbw, jam.frequency_mhz, d, info.antenna_gain_dbi[idx],
-                   info.gnss_signal_dbw[idx])
-        if jam.mode == "jam":
-            denied[idx[js > info.js_threshold_db[idx]]] = True
-        else:
-            inrange = idx[(js >= jam.spoof_capture_margin_db) & (air.nav[idx] == Nav.GNSS)]
-            if inrange.size:
-                u = blk.streams.uniform("spoof-capture", row_b[inrange],
-                                        blk.row_local[inrange], j)
-                for k in inrange[u < jam.p_capture]:
-                    air.spoof(int(k), blk.frame.point(jam.divert_to), j)
-                    log(k).add(t, "spoofed", drone=blk.local_drone(k), effector=j,
-                               xyz=air.pos[k])
-                # receivers that notice the spoof distrust GNSS: as good as denied
-                denied[inrange[u >= jam.p_capture]] = True
+        gnss = idx[air.gnss_susceptible[idx]]
+        d_g = d[air.gnss_susceptible[idx]]
+        for band in jam.radiated_bands():
+            # GNSS: the drones whose navigation frequency the band covers
+            sel = (info.gnss_mhz[gnss] >= band.low_mhz) & (info.gnss_mhz[gnss] <= band.high_mhz)
+            if sel.any():
+                _gnss(blk, t, j, jam, gnss[sel], d_g[sel], denied, log)
+            # control links (a spoofer imitates GNSS only)
+            if jam.mode == "jam":
+                link = idx[air.rf_link[idx] & (info.link_mhz[idx] >= band.low_mhz)
+                           & (info.link_mhz[idx] <= band.high_mhz)]
+                if link.size:
+                    d_j = distances(air.pos, link, e0.pos[j])
+                    d_c = np.linalg.norm(air.pos[link, :2] - air.launch[link, :2], axis=1)
+                    js = link_js_db(jam.eirp_dbw, float(info.link_mhz[link][0]), d_j,
+                                    info.control_eirp_dbw[link], d_c)
+                    denied[link[js > info.link_js_threshold_db[link]]] = True
     newly = denied & np.isnan(air.denied_since_s) & (air.nav == Nav.GNSS)
     for k in np.flatnonzero(newly):
-        log(k).add(t, "gnss_denied", drone=blk.local_drone(k), xyz=air.pos[k])
+        log(k).add(t, "link_lost" if air.rf_link[k] else "gnss_denied",
+                   drone=blk.local_drone(k), xyz=air.pos[k])
     for k, fs in air.set_denied(denied, t, any_on[row_b[:nd]]):
         log(k).add(t, "failsafe", drone=blk.local_drone(k), xyz=air.pos[k],
                    detail={Mode.LAND: "land", Mode.LOITER: "loiter", Mode.RETURN: "return",
                            Mode.CRUISE: "continue_ins"}[fs])
-    # own aircraft suffer the denial too (counted once per aircraft)
+
+
+def _reaches(blk: _Block, j: int, jam: Jammer, rows: NDArray[np.int64]) -> NDArray[np.bool_]:
+    """Which rows a jammer's emission reaches: not in a blanked sector, nor behind terrain
+    (no diffraction: a ridge between them stops it)."""
+    if rows.size == 0:
+        return np.zeros(0, bool)
+    p = blk.eff0.pos[j]
+    dx = blk.air.pos[rows, 0] - p[0]
+    dy = blk.air.pos[rows, 1] - p[1]
+    ok = ~blanked(np.array(jam.blank_sectors, float), dx, dy)
+    prof = blk.eff0.profiles[j] if blk.eff0.profiles else None
+    if prof is not None:
+        ok &= prof.visible_from(p, blk.air.pos[rows])
+    return ok
+
+
+def _gnss(blk: _Block, t: float, j: int, jam: Jammer, idx: NDArray[np.int64],
+          d: NDArray[np.float64], denied: NDArray[np.bool_], log: object) -> None:
+    air, info, row_b = blk.air, blk.info, blk.row_block
+    js = js_db(jam.eirp_dbw, jam.frequency_mhz, d, info.antenna_gain_dbi[idx],
+               info.gnss_signal_dbw[idx])
+    if jam.mode == "jam":
+        denied[idx[js > info.js_threshold_db[idx]]] = True
+        return
+    inrange = idx[(js >= jam.spoof_capture_margin_db) & (air.nav[idx] == Nav.GNSS)]
+    if inrange.size:
+        u = blk.streams.uniform("spoof-capture", row_b[inrange], blk.row_local[inrange], j)
+        push = blk.eff0.push_xy[j]
+        for k in inrange[u < jam.p_capture]:
+            air.spoof(int(k), push, jam.spoof_rate_mps, j)
+            log(k).add(t, "spoofed", drone=blk.local_drone(k), effector=j,  # type: ignore
+                       xyz=air.pos[k])
+        # receivers that notice the spoof distrust GNSS: as good as denied
+        denied[inrange[u >= jam.p_capture]] = True
+
+
+def _own_aircraft(blk: _Block, t: float, step_b: NDArray[np.bool_], on: NDArray[np.bool_],
+                  any_on: NDArray[np.bool_]) -> None:
+    """Own aircraft suffer GNSS denial too: each spell from the first tick a radiating
+    jammer's GNSS band denies it to the first tick none does is logged as
+    ``own_aircraft_jammed`` (its start; counted once per aircraft) and
+    ``own_aircraft_jam_end`` (value: its duration, s) — the cost a planner weighs."""
+    air, e0 = blk.air, blk.eff0
     own = blk.own_rows
+    own = own[step_b[blk.row_block[own]]]
+    if own.size == 0:
+        return
     m = air.mode[own]
-    own = own[(m != Mode.WAITING) & (m != Mode.DOWN) & (m != Mode.GONE)
-              & any_on[row_b[own]]]
+    flying = (m != Mode.WAITING) & (m != Mode.DOWN) & (m != Mode.GONE)
+    now = np.zeros(own.size, bool)
     for j, jam in e0.jammers:
-        # (not yet jammed: an aircraft two jammers catch in one tick is jammed once)
-        sel = own[on[row_b[own], j] & ~blk.own_jammed[own]]
-        if sel.size == 0 or jam.mode != "jam":
+        if jam.mode != "jam" or not any(b.covers(_OWN_RX["gnss_mhz"])
+                                        for b in jam.radiated_bands()):
             continue
-        d = distances(air.pos, sel, e0.pos[j])
-        js = js_db(jam.eirp_dbw, jam.frequency_mhz, d, np.full(sel.size, _OWN_RX["g_rx_dbi"]),
-                   np.full(sel.size, _OWN_RX["signal_dbw"]))
-        for k in sel[js > _OWN_RX["threshold_db"]]:
+        sel = np.flatnonzero(flying & on[blk.row_block[own], j] & ~now)
+        if sel.size == 0:
+            continue
+        rows = own[sel]
+        reach = _reaches(blk, j, jam, rows)
+        sel, rows = sel[reach], rows[reach]
+        d = distances(air.pos, rows, e0.pos[j])
+        js = js_db(jam.eirp_dbw, jam.frequency_mhz, d, np.full(rows.size, _OWN_RX["g_rx_dbi"]),
+                   np.full(rows.size, _OWN_RX["signal_dbw"]))
+        now[sel[js > _OWN_RX["threshold_db"]]] = True
+    since = blk.own_jammed_since
+    for i in np.flatnonzero(now & np.isnan(since[own])):
+        k = int(own[i])
+        since[k] = t
+        if not blk.own_jammed[k]:
             blk.own_jammed[k] = True
-            log(k).add(t, "own_aircraft_jammed", effector=j, xyz=air.pos[k])
+            j = _first_on(on[blk.row_block[k]])
+            blk.reps[int(blk.row_block[k])].log.add(t, "own_aircraft_jammed", effector=j,
+                                                     xyz=air.pos[k])
+    for i in np.flatnonzero(~now & ~np.isnan(since[own])):
+        _end_spell(blk, int(own[i]), t)
+
+
+def _first_on(on_row: NDArray[np.bool_]) -> int:
+    hit = np.flatnonzero(on_row)
+    return int(hit[0]) if hit.size else -1
+
+
+def _end_spell(blk: _Block, k: int, t: float) -> None:
+    since = blk.own_jammed_since
+    blk.reps[int(blk.row_block[k])].log.add(t, "own_aircraft_jam_end", value=t - since[k],
+                                             xyz=blk.air.pos[k])
+    since[k] = np.nan
+
+
+def close_own_jamming(blk: _Block, b: int, t: float) -> None:
+    """End of a replication: close its own aircraft's open denial spells at ``t``."""
+    own = blk.own_rows[blk.row_block[blk.own_rows] == b]
+    for k in own[~np.isnan(blk.own_jammed_since[own])]:
+        _end_spell(blk, int(k), t)

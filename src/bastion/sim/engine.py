@@ -22,6 +22,7 @@ coarsened.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +43,13 @@ from bastion.respond.roe import NoFireZones
 from bastion.scenario.geo import Frame
 from bastion.scenario.load import load_scenario
 from bastion.scenario.schema import EOIR, IFF, PassiveRF, Radar, Scenario
-from bastion.sim.effects import SimWeapons, electronic_warfare, world_events
+from bastion.scenario.terrain import TerrainModel
+from bastion.sim.effects import (
+    SimWeapons,
+    close_own_jamming,
+    electronic_warfare,
+    world_events,
+)
 from bastion.sim.kernels import pending_drones, quiet_bound
 from bastion.sim.operator import SimulatedOperator
 from bastion.sim.picture import Picture
@@ -158,7 +165,8 @@ class _Block:
         self.t_detect = np.full(self.nd, np.nan)
         self.t_confirm = np.full(self.nd, np.nan)
         self.t_identify = np.full(self.nd, np.nan)
-        self.own_jammed = np.zeros(self.air.n, bool)
+        self.own_jammed = np.zeros(self.air.n, bool)  # jammed at least once
+        self.own_jammed_since = np.full(self.air.n, np.nan)  # start of the current denial
 
     def _build_world(self, reps: list[int]) -> None:
         """Every replication's objects in one struct of arrays."""
@@ -175,9 +183,8 @@ class _Block:
         self.nd = self.air.n_drones
         self.own_rows = np.flatnonzero(self.air.kind == Kind.OWN)  # kinds never change
         self.rep_rows = [np.flatnonzero(self.row_block == b) for b in range(B)]
-        self.info = DroneInfo(*(np.concatenate([getattr(i, f) for i in infos])
-                                for f in ("raid", "target_asset", "js_threshold_db",
-                                          "gnss_signal_dbw", "antenna_gain_dbi")))
+        self.info = DroneInfo(*(np.concatenate([getattr(i, f.name) for i in infos])
+                                for f in dataclasses.fields(DroneInfo)))
         self.streams = RepStreams(self.seed, self.rep_ids)
         d_first = np.searchsorted(self.row_block[: self.nd], np.arange(B))
         self.winds = np.array(winds).reshape(B, 3)  # (B, 3) each replication's wind
@@ -190,16 +197,22 @@ class _Block:
         self.radars: list[RadarSensor] = []
         self.points: list[Any] = []
         self.eo: list[EOIRSensor] = []
+        # terrain (and sea) profiles: line of sight and clutter, once per sensor
+        terrain = TerrainModel(self.sc, self.frame) \
+            if any(s.terrain is not None for s in self.sc.sites) else None
         for i, s in enumerate(self.sc.sensors):
             pos = self.frame.point(s.position)
             if isinstance(s, Radar):
-                self.radars.append(RadarSensor(s, i, pos, self.ident))
+                prof = terrain.profile(pos, s.max_range_m) if terrain is not None else None
+                self.radars.append(RadarSensor(s, i, pos, self.ident, prof))
             elif isinstance(s, PassiveRF):
                 self.points.append(RFSensor(s, i, pos))
             elif isinstance(s, IFF):
                 self.points.append(IFFSensor(s, i, pos))
             elif isinstance(s, EOIR):
                 e = EOIRSensor(s, i, pos, self.sc.night)
+                if terrain is not None and terrain.present:
+                    e.profile = terrain.profile(pos, e.range_m)
                 self.eo.append(e)
                 self.points.append(e)
         for s in self.radars + self.points:
@@ -364,7 +377,11 @@ class _Block:
         reload = (step_b[:, None] & self.eff0.kinetic[None, :] & (st.rounds == 0)
                   & (st.reload_done_s <= t1))
         if reload.any():
-            st.rounds[reload] = np.broadcast_to(self.eff0.magazine, st.rounds.shape)[reload]
+            # a reload takes a magazine (or what is left) out of the reserve stock
+            mag = np.broadcast_to(self.eff0.magazine, st.rounds.shape)[reload]
+            n = np.minimum(mag, st.reserve[reload])
+            st.rounds[reload] = n
+            st.reserve[reload] -= n
             st.reload_done_s[reload] = np.inf
         electronic_warfare(self, t1, step_b)
         self.picture.sense_and_track(t1, step_b)
@@ -417,6 +434,7 @@ class _Block:
         self.picture.drop_groups(m)
         for e in self.book.engagements(rs.b):
             e.track_key = e.track  # the replication's own numbering, as when it runs alone
+        close_own_jamming(self, rs.b, rs.t)
         intrusions(self.sc, self.frame, rs.streams, rs.log)  # ground intruders: closed form
         events = rs.log.table()
         shots = {i: s.target_row for i, s in self.weapons.shots[rs.b].items()}

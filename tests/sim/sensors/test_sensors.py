@@ -65,6 +65,25 @@ def _ref_polar(s, p):
     return rel, r, az, el
 
 
+def _ref_clutter(s, snr, rcs, r, az, el):
+    """Signal to clutter plus noise over flat ground (docs/models.md): clutter RCS after the
+    MTI = σ0 · θaz · ΔR · r / I, weighted by the two-way Gaussian beam at the angle between
+    the target and the ground at its range."""
+    cfg = s.cfg
+    if not cfg.clutter:
+        return snr
+    ir = np.minimum((r / s.profile.r_step_m).astype(np.int64), s.profile.ground.shape[1] - 1)
+    g = s.profile.ground[0, ir]
+    bw = math.radians(cfg.elevation_beamwidth_deg)
+    w = np.exp(-8.0 * math.log(2.0) * ((el - g) / bw) ** 2)
+    c = (10 ** (cfg.land_sigma0_db / 10) * math.radians(cfg.azimuth_beamwidth_deg)
+         * cfg.range_resolution_m / 10 ** (cfg.mti_improvement_db / 10))
+    clutter = c * r * w  # 0 where the beam pattern underflows: clear of the clutter
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        scr = rcs / clutter
+        return np.where(np.isfinite(scr), 1.0 / (1.0 / snr + 1.0 / scr), snr)
+
+
 def _ref_radar_emit(s, air, t1_s, view, k, group):
     cfg = s.cfg
     t0 = k * s.period
@@ -86,6 +105,7 @@ def _ref_radar_emit(s, air, t1_s, view, k, group):
     v_rad = _dot_in_kernel_order(vel, rel) / np.maximum(r, 1e-9)
     ok &= np.abs(v_rad) >= cfg.min_radial_speed_mps
     snr = s.snr90 * (air.rcs_m2[idx] / cfg.reference_rcs_m2) * (cfg.range_pd90_m / r) ** 4
+    snr = _ref_clutter(s, snr, air.rcs_m2[idx], r, az, el)
     pd = np.where(ok, np.power(cfg.pfa, 1.0 / (1.0 + snr)), 0.0)
     blk = view.row_block[idx]
     hit = view.streams.uniform(s.key, blk, view.row_local[idx], k, 0) < pd

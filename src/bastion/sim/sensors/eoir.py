@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 
 from bastion.core.detections import K
 from bastion.scenario.schema import EOIR
+from bastion.scenario.terrain import Profile
 from bastion.sim.sensors.base import BlockView
 from bastion.sim.sensors.kernels import eoir_candidates, eoir_reported
 from bastion.sim.sensors.point import PointSensor
@@ -38,6 +39,7 @@ class EOIRSensor(PointSensor):
         conf = np.array(cfg.confusion_matrix(), float)  # schema: EOIR.confusion
         self.confusion = conf  # P(reported class j | true class i)
         self.cum_confusion = np.cumsum(conf, axis=1)
+        self.profile: Profile | None = None  # terrain line of sight (None: flat ground)
         self.reset(1)
 
     def reset(self, n_block: int) -> None:
@@ -64,6 +66,8 @@ class EOIRSensor(PointSensor):
         idx = eoir_candidates(air.airborne, group, view.row_block, air.pos, self.pos,
                               self.range_m**2, self.cue_track, self.cue_t, self.cue_pos,
                               self.cue_vel, self.busy_until, self.cfg.slew_time_s, t_k, _FOV_M)
+        if self.profile is not None and idx.size:
+            idx = idx[self.profile.visible_from(self.pos, air.pos[idx])]
         if idx.size == 0:
             return idx, self.cfg.pd, np.zeros((0, K))
         # the class report: a draw against the true row of the confusion matrix

@@ -40,7 +40,7 @@ from bastion.core.rng import stream_uniform
 __all__ = [
     "eoir_candidates", "next_scan", "point_detect",
     "point_in_range", "radar_finish", "radar_geometry", "radar_hits", "radar_near",
-    "radar_pd_exponent",
+    "radar_pd_exponent", "terrain_clutter", "terrain_clutter_rows",
 ]
 
 _TWO_PI = 2 * np.pi
@@ -155,11 +155,63 @@ def radar_geometry(idx, a, pos, vel, rcs, spos, t0, period, t1, h1, re2, min_spe
     return f[:, :m], rows[:m]
 
 
+# two-way Gaussian beam: the one-way power pattern exp(-4 ln2 θ²/θ3²), squared
+_BEAM2 = 8.0 * math.log(2.0)
+
+
 @nb.njit(cache=True, error_model="numpy")
-def radar_pd_exponent(f, rows, a2, el, p4, el_max, mask):  # pragma: no cover - compiled
-    """Keep (in place, at the front of f and rows) the rows inside the elevation coverage and
-    outside every (az0°, az1°, min el°) mask, with RX := azimuth, RY := elevation and
-    EXPO := 1 / (1 + SNR) (SNR = factor · (R90/r)^4 = factor · p4); returns how many."""
+def terrain_clutter(e, az, r, rcs, hor, gnd, sea, az_step, r_step, los, clut):
+    """(hidden, SCR) of a target at elevation e, azimuth az (rad, 0..2π), range r with RCS
+    rcs, from a terrain profile (horizon, ground, sea tables by azimuth and range bin):
+    hidden when ``los`` and e is below the horizon there; SCR the signal-to-clutter ratio
+    after the MTI (inf without clutter): clutter RCS / I = c · r · w, c = σ0 · θaz · ΔR / I
+    of land or sea (clut = [c_land, c_sea, 3 dB elevation beamwidth rad, on]) and w the
+    two-way beam pattern at the angle between the target and the ground beneath it."""
+    naz = hor.shape[0]
+    nr = hor.shape[1]
+    ia = int(az / az_step) % naz
+    ir = int(r / r_step)
+    if ir > nr - 1:
+        ir = nr - 1
+    if ir < 0:
+        ir = 0
+    if los and e < hor[ia, ir]:
+        return True, np.inf
+    if clut[3] == 0.0:
+        return False, np.inf
+    g = gnd[ia, ir]
+    if g != g:  # the ground at that range is in shadow: no clutter from it
+        return False, np.inf
+    q = (e - g) / clut[2]
+    w = math.exp(-_BEAM2 * (q * q))
+    c = clut[1] if sea[ia, ir] > 0.5 else clut[0]
+    cl = c * r * w
+    if not cl > 0.0:
+        return False, np.inf
+    return False, rcs / cl
+
+
+@nb.njit(cache=True, error_model="numpy")
+def terrain_clutter_rows(e, az, r, rcs, hor, gnd, sea, az_step, r_step, los, clut):
+    """:func:`terrain_clutter` over arrays (the coverage maps' NumPy reference calls it,
+    so the scan and the maps compute the same numbers)."""
+    n = e.shape[0]
+    hidden = np.zeros(n, np.bool_)
+    scr = np.empty(n)
+    for j in range(n):
+        hidden[j], scr[j] = terrain_clutter(e[j], az[j], r[j], rcs[j], hor, gnd, sea, az_step,
+                                            r_step, los, clut)
+    return hidden, scr
+
+
+@nb.njit(cache=True, error_model="numpy")
+def radar_pd_exponent(f, rows, a2, el, p4, el_max, mask, rcs, hor, gnd, sea, az_step, r_step,
+                      los, clut):  # pragma: no cover - compiled
+    """Keep (in place, at the front of f and rows) the rows inside the elevation coverage,
+    outside every (az0°, az1°, min el°) mask and not behind terrain, with RX := azimuth,
+    RY := elevation and EXPO := 1 / (1 + SINR) (SNR = factor · (R90/r)^4 = factor · p4;
+    with clutter 1/SINR = 1/SNR + 1/SCR, see :func:`terrain_clutter`); returns how
+    many."""
     m = 0
     for j in range(rows.shape[0]):
         az = _mod(a2[j], _TWO_PI)
@@ -174,12 +226,19 @@ def radar_pd_exponent(f, rows, a2, el, p4, el_max, mask):  # pragma: no cover - 
                 ok = False
         if not ok:
             continue
+        hidden, scr = terrain_clutter(e, az, f[RNG, j], rcs[rows[j]], hor, gnd, sea, az_step,
+                                      r_step, los, clut)
+        if hidden:
+            continue
+        snr = f[EXPO, j] * p4[j]
+        if scr < np.inf:
+            snr = 1.0 / (1.0 / snr + 1.0 / scr)  # SINR (reciprocals: no overflow)
         rows[m] = rows[j]
         f[TB, m] = f[TB, j]
         f[RX, m] = az
         f[RY, m] = e
         f[RNG, m] = f[RNG, j]
-        f[EXPO, m] = 1.0 / (1.0 + f[EXPO, j] * p4[j])
+        f[EXPO, m] = 1.0 / (1.0 + snr)
         m += 1
     return m
 

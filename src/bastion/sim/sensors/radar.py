@@ -21,6 +21,7 @@ from bastion.core.convert import raise_polar_error
 from bastion.core.detections import Detections, K
 from bastion.scenario.geo import RADIO_EARTH_RADIUS_M, radar_horizon_m
 from bastion.scenario.schema import Radar
+from bastion.scenario.terrain import Profile, flat_profile
 from bastion.sim.sensors.base import BlockView, PeriodicSensor
 from bastion.sim.sensors.kernels import (
     BASE,
@@ -33,11 +34,12 @@ from bastion.sim.sensors.kernels import (
     radar_hits,
     radar_near,
     radar_pd_exponent,
+    terrain_clutter_rows,
 )
 from bastion.sim.world.air import AirState
 
-__all__ = ["RadarLook", "RadarSensor", "masked", "radar_look", "radar_reach_m", "snr_at_pd",
-           "swerling1_pd"]
+__all__ = ["RadarLook", "RadarSensor", "clutter_constants", "masked", "radar_look",
+           "radar_profile", "radar_reach_m", "snr_at_pd", "swerling1_pd"]
 
 _CLUTTER = 1 << 40  # entity ids of false alarms start here (never a world row)
 
@@ -58,6 +60,24 @@ def radar_reach_m(cfg: Radar, rcs_m2: float, pd_floor: float = 1e-3) -> float:
     r = cfg.range_pd90_m * (snr_at_pd(0.9, cfg.pfa) * rcs_m2 / cfg.reference_rcs_m2
                             / max(snr_floor, 1e-9)) ** 0.25
     return min(r, cfg.max_range_m)
+
+
+def clutter_constants(cfg: Radar) -> NDArray[np.float64]:
+    """[c_land, c_sea, elevation beamwidth rad, on] for :func:`kernels.terrain_clutter`:
+    c = σ0 · θ_az · ΔR / I, the clutter RCS per metre of range after the MTI, before the
+    beam-pattern weight (low grazing: cell area R · θ_az · ΔR)."""
+    theta = math.radians(cfg.azimuth_beamwidth_deg)
+    imp = 10 ** (cfg.mti_improvement_db / 10.0)
+    c = [10 ** (s / 10.0) * theta * cfg.range_resolution_m / imp
+         for s in (cfg.land_sigma0_db, cfg.sea_sigma0_db)]
+    return np.array([*c, math.radians(cfg.elevation_beamwidth_deg), float(cfg.clutter)])
+
+
+def radar_profile(cfg: Radar, radar_enu: NDArray[np.float64],
+                  profile: Profile | None) -> Profile:
+    """The radar's terrain profile, or flat ground seen from its mast."""
+    return profile if profile is not None else flat_profile(float(radar_enu[2]),
+                                                            cfg.max_range_m)
 
 
 def masked(mask: NDArray[np.float64], az_deg: NDArray[np.float64],
@@ -90,7 +110,7 @@ class RadarLook:
 
 
 def radar_look(cfg: Radar, radar_enu: NDArray[np.float64], target_enu: NDArray[np.float64],
-               rcs_m2: float) -> RadarLook:
+               rcs_m2: float, profile: Profile | None = None) -> RadarLook:
     """Single-look Pd of targets at ``target_enu`` (..., 3) ENU metres with RCS ``rcs_m2``,
     for a radar at ``radar_enu``: the scan's model (``RadarSensor._emit`` and its compiled
     passes) as whole-array NumPy, for a target caught as the beam passes (no motion during
@@ -111,6 +131,17 @@ def radar_look(cfg: Radar, radar_enu: NDArray[np.float64], target_enu: NDArray[n
     factor = snr_at_pd(0.9, cfg.pfa) * (rcs_m2 / cfg.reference_rcs_m2)
     with np.errstate(divide="ignore"):
         snr = factor * (cfg.range_pd90_m / r) ** 4
+    # terrain and clutter: the scan's own compiled rule, row by row
+    prof = radar_profile(cfg, radar_enu, profile)
+    shape = r.shape
+    hidden, scr = terrain_clutter_rows(
+        el.ravel(), az.ravel(), r.ravel(), np.full(r.size, float(rcs_m2)), prof.horizon,
+        prof.ground, prof.sea, prof.az_step_rad, prof.r_step_m, prof.terrain,
+        clutter_constants(cfg))
+    hidden, scr = hidden.reshape(shape), scr.reshape(shape)
+    unmasked = unmasked & ~hidden
+    with np.errstate(divide="ignore"):
+        snr = np.where(scr < np.inf, 1.0 / (1.0 / snr + 1.0 / scr), snr)
     ok = in_range & above & unmasked & in_el
     pd = np.where(ok, swerling1_pd(np.where(ok, snr, 0.0), cfg.pfa), 0.0)
     return RadarLook(pd, in_range, above, unmasked, in_el, r)
@@ -118,11 +149,14 @@ def radar_look(cfg: Radar, radar_enu: NDArray[np.float64], target_enu: NDArray[n
 
 class RadarSensor(PeriodicSensor):
     def __init__(self, cfg: Radar, index: int, pos_enu: NDArray[np.float64],
-                 ident: IdentModel | None = None) -> None:
+                 ident: IdentModel | None = None, profile: Profile | None = None) -> None:
         """``ident``: the class profiles its reports' RCS evidence is judged against (None,
-        or ``cfg.rcs_evidence`` off: reports carry no class evidence)."""
+        or ``cfg.rcs_evidence`` off: reports carry no class evidence). ``profile``: the
+        terrain line-of-sight profile about the radar (None: flat earth)."""
         self.cfg = cfg
         self.ident = ident if cfg.rcs_evidence else None
+        self.profile = radar_profile(cfg, pos_enu, profile)
+        self.clut = clutter_constants(cfg)
         self.index = index
         self.pos = pos_enu
         self.key = f"radar/{index}"
@@ -164,8 +198,11 @@ class RadarSensor(PeriodicSensor):
                                  t0, self.period, t1_s, self.h1, self.re2,
                                  cfg.min_radial_speed_mps, self.snr90, cfg.reference_rcs_m2,
                                  cfg.range_pd90_m)
+        pr = self.profile
         m = radar_pd_exponent(f, rows, np.arctan2(f[RX], f[RY]), np.arcsin(f[SEL]),
-                              f[BASE] ** 4, self.el_max, self.mask)
+                              f[BASE] ** 4, self.el_max, self.mask, air.rcs_m2, pr.horizon,
+                              pr.ground, pr.sea, pr.az_step_rad, pr.r_step_m, pr.terrain,
+                              self.clut)
         keys = view.streams.keys(self.key)
         pd = np.power(cfg.pfa, f[EXPO, :m])  # swerling1_pd
         h, u = radar_hits(f, rows, m, pd, keys, view.row_block, view.row_local, k)

@@ -7,6 +7,9 @@ every object flies at constant velocity, so propagation is exact and time can be
   waypoint. On INS it steers with a wind estimate that is off by ``drift_mps`` (drawn per
   drone), so it drifts by exactly that velocity and its navigation error grows linearly.
 * A spoofed drone believes it is ``nav_err`` away from where it is and steers its
+  *believed* position along its route; the spoofer ramps ``nav_err`` at a constant rate
+  (``drift_mps``, as INS drift), so its true track is pushed sideways; on reaching what it
+  believes is its aim point it comes down there (the spoofer's intended effect).
   *believed* position to the waypoint; its true path ends at waypoint − nav_err.
 * A multirotor (``Phase``) takes off vertically at its climb rate, speeds up at its
   acceleration (flown at the mean speed for the time it takes), cruises, brakes into a
@@ -131,6 +134,7 @@ class AirState:
     t_fate_s: F64 = field(default_factory=lambda: np.zeros(0))
     impact: F64 = field(default_factory=lambda: np.zeros((0, 3)))
     spoofed_by: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    rf_link: B = field(default_factory=lambda: np.zeros(0, bool))  # flown over a control link
     wind: F64 = field(default_factory=lambda: np.zeros(3))  # (3,), or (nd, 3) per drone
     # --- bird rows: wander about a centre ------------------------------------------------
     bird_centre: F64 = field(default_factory=lambda: np.zeros((0, 3)))
@@ -151,6 +155,8 @@ class AirState:
             self.t_fate_s = np.full(nd, np.nan)
             self.impact = np.full((nd, 3), np.nan)
             self.spoofed_by = np.full(nd, -1, np.int64)
+        if self.rf_link.shape[0] != nd:
+            self.rf_link = np.zeros(nd, bool)
 
     @property
     def n(self) -> int:
@@ -232,9 +238,10 @@ class AirState:
         taken: list[tuple[int, int]] = []
         # cruising susceptible drones on GNSS: denied ones start (or keep) their lock-loss
         # clock, the others regain lock; those past their timeout take their fail-safe
+        # (an rf_link drone's "lock" is its control link: same clock, same fail-safe table)
         due = denied_kernel(denied, float(t_s), np.ones(nd, bool) if rows is None else rows,
-                            self.mode, self.gnss_susceptible, self.nav, self.denied_since_s,
-                            self.lock_timeout_s)
+                            self.mode, self.gnss_susceptible | self.rf_link, self.nav,
+                            self.denied_since_s, self.lock_timeout_s)
         for k in due:
             fs = int(self.failsafe[k])
             if fs == Mode.CRUISE:
@@ -245,12 +252,15 @@ class AirState:
             taken.append((int(k), fs))
         return taken
 
-    def spoof(self, k: int, divert_enu: F64, spoofer: int) -> None:
-        """Captured: the drone now believes it is offset so that its aim point maps onto divert."""
-        aim = self.wp[k, self.n_wp[k] - 1, :2]
-        self.wp_idx[k] = self.n_wp[k] - 1
+    def spoof(self, k: int, push_xy: F64, rate_mps: float, spoofer: int) -> None:
+        """Captured: from now on its believed position walks away from the truth at
+        ``rate_mps`` opposite the unit vector ``push_xy``, so steering the belief onto its
+        route pushes its true track along ``push_xy`` at that rate. The spoofer does not
+        know where the drone is going; where it ends is an output. (The ramp is an INS-like
+        drift of the believed position: the same exact constant-velocity propagation.)"""
         self.nav[k] = Nav.SPOOFED
-        self.nav_err[k, :2] = aim - divert_enu[:2]
+        self.drift_mps[k, :2] = -rate_mps * np.asarray(push_xy, float)[:2]
+        self.drift_mps[k, 2] = 0.0
         self.spoofed_by[k] = spoofer
         if self.phase[k] == Phase.HOVER:  # it now believes its aim is elsewhere: flies on
             self.phase[k] = Phase.APPROACH
@@ -260,7 +270,8 @@ class AirState:
 _DRONE_FIELDS = ("speed_mps", "alt_m", "n_wp", "wp_idx", "launch", "nav", "nav_err",
                  "drift_mps", "gnss_susceptible", "denied_since_s", "failsafe",
                  "lock_timeout_s", "glide_ratio", "crash_draw", "p_crash", "endurance_s",
-                 "fate", "t_fate_s", "impact", "spoofed_by", "phase", "phase_t_s", "kin")
+                 "fate", "t_fate_s", "impact", "spoofed_by", "phase", "phase_t_s", "kin",
+                 "rf_link")
 _ROW_FIELDS = ("kind", "pos", "vel", "rcs_m2", "mode", "t_start_s", "emits_rf", "transponder",
                "t_end_s")
 

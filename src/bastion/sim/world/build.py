@@ -30,6 +30,10 @@ class DroneInfo:
     js_threshold_db: NDArray[np.float64]
     gnss_signal_dbw: NDArray[np.float64]
     antenna_gain_dbi: NDArray[np.float64]
+    gnss_mhz: NDArray[np.float64]  # GNSS frequency it navigates on
+    link_mhz: NDArray[np.float64]  # rf_link drones: control uplink frequency
+    control_eirp_dbw: NDArray[np.float64]
+    link_js_threshold_db: NDArray[np.float64]
 
 
 def wind_vector(scenario: Scenario, streams: Streams) -> NDArray[np.float64]:
@@ -192,7 +196,7 @@ def build_air(
         wp_idx=np.zeros(nd, np.int64), launch=launch,
         nav=np.where(nav_kind == "ins", Nav.INS, Nav.GNSS).astype(np.int8),
         nav_err=np.zeros((nd, 3)), drift_mps=drift,
-        gnss_susceptible=nav_kind == "gnss",
+        gnss_susceptible=nav_kind == "gnss", rf_link=nav_kind == "rf_link",
         denied_since_s=np.full(nd, np.nan), failsafe=fs_mode,
         lock_timeout_s=per("lock_loss_timeout_s"), glide_ratio=per("glide_ratio"),
         crash_draw=crash_draw, p_crash=per("p_crash_on_forced_landing"),
@@ -205,5 +209,8 @@ def build_air(
         raid=raid_of, target_asset=target, js_threshold_db=js,
         gnss_signal_dbw=per("gnss_signal_dbw"),
         antenna_gain_dbi=per("antenna_gain_to_jammer_dbi"),
+        gnss_mhz=per("gnss_frequency_mhz"), link_mhz=per("control_link_mhz"),
+        control_eirp_dbw=per("control_eirp_dbw"),
+        link_js_threshold_db=per("link_js_threshold_db"),
     )
     return air, info

@@ -86,7 +86,7 @@ def _velocity(k, mode, pos, vel, wind, nav, nav_err, drift, launch, wp, wp_idx, 
         den = _maximum(math.sqrt(dx * dx + dy * dy), 1e-9)
         ux = dx / den
         uy = dy / den
-        ins = nav[k] == _INS
+        ins = nav[k] == _INS or nav[k] == _SPOOFED
         # the wind the autopilot believes in (adding 0.0 off INS, as the array form did)
         ex = drift[k, 0] if ins else 0.0
         ey = drift[k, 1] if ins else 0.0
@@ -160,7 +160,7 @@ def _time_to_event(k, mode, pos, vel, nav, nav_err, drift, launch, wp, wp_idx, n
         dx, dy = _to_aim(k, m, pos, nav_err, launch, wp, wp_idx)
         dist = math.sqrt(dx * dx + dy * dy)
         # believed velocity = true + drift (INS); its component toward the aim closes it
-        ins = nav[k] == _INS
+        ins = nav[k] == _INS or nav[k] == _SPOOFED
         qx = vel[k, 0] + (drift[k, 0] if ins else 0.0)
         qy = vel[k, 1] + (drift[k, 1] if ins else 0.0)
         closing = math.sqrt(qx * qx + qy * qy)
@@ -246,7 +246,7 @@ def advance_kernel(t0, t1, sel, kind, pos, vel, mode, t_start, t_end, speed, alt
             step = _minimum(rem, t_evt)
             for c in range(3):
                 pos[k, c] += vel[k, c] * step
-            ins = nav[k] == _INS
+            ins = nav[k] == _INS or nav[k] == _SPOOFED
             for c in range(3):
                 nav_err[k, c] += drift[k, c] * step if ins else 0.0
             rem = rem - step
