@@ -64,7 +64,11 @@ def recorded_khmeimim() -> Recorded:
 
     sc = with_overrides(load_scenario("khmeimim-2018"), {"doctrine.human_in_loop": False,
                                                          "wind.speed_sigma_mps": 0.0})
-    return Recorded(sc, simulate(sc, 1, record=True, detections=True))
+    # Replication 0: the simulator tracks replication r in a slot offset by r × ~1,000 km
+    # (lock-step blocks share one tracker), so for r > 0 its track states differ from the
+    # live driver's in the last bits, and a plan that is a near-tie (two equally good
+    # weapon-target pairs) can then fall either way; slot 0 is exact arithmetic.
+    return Recorded(sc, simulate(sc, 0, record=True, detections=True))
 
 
 @pytest.mark.parametrize("which", ["recorded", "recorded_khmeimim"])

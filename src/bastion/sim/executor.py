@@ -85,11 +85,23 @@ class Executor:
         elif self.workers == 1 or len(jobs) <= 1:
             yield from map(fn, jobs)
         else:
-            with ProcessPoolExecutor(max_workers=min(self.workers, len(jobs)),
-                                     initializer=_init_worker) as pool:
+            pool = ProcessPoolExecutor(max_workers=min(self.workers, len(jobs)),
+                                       initializer=_init_worker)
+            try:
                 futures = [pool.submit(fn, j) for j in jobs]
                 for f in as_completed(futures):
                     yield f.result()
+            except BaseException:
+                # Ctrl-C (or the caller stopped early): a plain shutdown would run every
+                # queued block first (minutes on a big run), and a worker that catches the
+                # interrupt in one block goes on to the next: drop the queue and stop the
+                # workers (Python 3.14 has terminate_workers(); 3.11 keeps them here).
+                procs = list((getattr(pool, "_processes", None) or {}).values())
+                pool.shutdown(wait=False, cancel_futures=True)
+                for proc in procs:
+                    proc.terminate()
+                raise
+            pool.shutdown(wait=True)
 
     def _run_dask(self, fn: Callable[[J], R], jobs: Sequence[J]) -> Iterator[R]:
         from distributed import as_completed as dask_completed
