@@ -143,7 +143,7 @@ def test_a_replay_is_served_read_only(session: tuple[Path, LiveDriver],
         deadline = time.monotonic() + 60
         while True:
             pic = c.get("/api/picture").json()
-            if pic["tracks"] and pic["engagements"] or time.monotonic() > deadline:
+            if (pic["tracks"] and pic["engagements"]) or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
         assert pic["tracks"], "no replayed tracks within a minute"

@@ -293,7 +293,8 @@ class SapientServer:
         # the driver's fire summary names its aim point aim_lat/aim_lon/aim_alt_m
         lat, lon, alt = (track.get(k, track.get(f"aim_{k}")) for k in ("lat", "lon", "alt_m"))
         ok = all(isinstance(v, (int, float)) and math.isfinite(v) for v in (lat, lon))
-        desc = f"engage track {track.get('id', track.get('track', '?'))} (engagement {engagement_id})"
+        what = track.get("id", track.get("track", "?"))
+        desc = f"engage track {what} (engagement {engagement_id})"
         msg = sp.task(self.node_id, node.node_id, self._now_ns(), task_id,
                       f"engage {engagement_id}", desc,
                       float(lat) if ok else None, float(lon) if ok else None,  # type: ignore[arg-type]
