@@ -268,7 +268,7 @@ def test_the_picture_is_the_json_of_docs_live(recorded: Recorded, tmp_path: Path
     assert abs(t["lat"] - 35.0) < 0.5 and abs(t["lon"] - 35.0) < 0.5
     assert set(snap["engagements"][0]) == {"id", "track", "effector", "kind", "state",
                                            "result", "pk", "cost_usd", "reason",
-                                           "expires_in_s", "decided_by"}
+                                           "expires_in_s", "decided_by", "task"}
     hostile = {x["id"] for x in snap["tracks"] if x["identity"] == "hostile"}
     alerted = [a["track"] for a in snap["alerts"]]
     assert len(alerted) == len(set(alerted))  # one alert per object, not per sensor
