@@ -556,11 +556,16 @@ def replay(
     replication: Annotated[int | None, typer.Option(min=0, help="replication to replay")] = None,
     seed: Annotated[int | None, typer.Option(min=0, max=MAX_SEED,
                                              help="overrides the seed")] = None,
+    host: Annotated[str, typer.Option(help="address to serve on (default: this machine "
+                                           "only)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="HTTP port (0: any free)")] = 8000,
+    db: Annotated[Path, typer.Option(help="users and audit database")] = DEFAULT_DB,
 ) -> None:
-    """Play a recorded session (or a simulated replication) at ×1–×60."""
+    """Play a recorded session (or a simulated replication) at ×1–×60: in the browser
+    through the service (read-only: login as for `bastion serve`), or as text (--print)."""
     if not print_:
-        fail("bastion replay shows the picture in the browser through the service; without "
-             "it, pass --print for one line per second of session time")
+        _serve_replay(log, scenario, replication, seed, speed, host, port, db)
+        return
     rp = _replay_source(log, scenario, replication, seed, speed)
     t = 0.0
     while True:
@@ -569,6 +574,40 @@ def replay(
             break
         t = min(t + 1.0, rp.t_end_s)
         time.sleep(1.0 / speed)
+
+
+def _serve_replay(log: str, scenario: str | None, replication: int | None,
+                  seed: int | None, speed: float, host: str, port: int, db: Path) -> None:
+    """`bastion replay` without --print: the Replay served as the live picture, through the
+    same service as `bastion serve` (users, sessions, audit); decisions refused (409)."""
+    import signal
+
+    from bastion.live.db import Database, DbError
+    from bastion.live.serve import ServeError, bind
+    from bastion.live.serve import serve as run_service
+
+    try:
+        Database(db).close()
+        sock = bind(host, port)
+    except (DbError, ServeError) as exc:
+        fail(str(exc))
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        note(f"--host {host}: reachable from the network; serve it behind a TLS proxy")
+    try:
+        rp = _replay_source(log, scenario, replication, seed, speed)
+    except BaseException:
+        sock.close()
+        raise
+    err.print(f"replaying {rp.source or log} ({rp.t_end_s:,.0f} s of session time at "
+              f"x{speed:g}), read-only", highlight=False, soft_wrap=True)
+    signal.signal(signal.SIGTERM, _raise_stopped)
+    try:
+        run_service(rp, db, sock=sock, close_driver=False,
+                    start_detail={"replay": rp.source or log, "speed": speed},
+                    say=lambda m: err.print(m, highlight=False, soft_wrap=True))
+    except (KeyboardInterrupt, _Stopped):
+        pass
+    err.print("stopped", highlight=False)
 
 
 @app.command()
@@ -660,6 +699,9 @@ def serve(
         help="folder for this session's event log (default: sessions/<UTC start>)")] = None,
     weapons_control: Annotated[str, typer.Option(
         help="hold (no proposals), tight (a person approves each) or free")] = "tight",
+    cot: Annotated[str | None, typer.Option(
+        "--cot", help="send confirmed tracks as Cursor-on-Target to a TAK server "
+                      "(tcp://HOST:PORT) or client (udp://HOST:PORT); default off")] = None,
 ) -> None:
     """Run the live C2 service: feeds in, air picture in the browser, a person approving
     every engagement. Stop with Ctrl-C or SIGTERM (the session folder is then written)."""
@@ -672,6 +714,8 @@ def serve(
 
     if weapons_control not in ("hold", "tight", "free"):
         fail(f"--weapons-control {weapons_control!r}: one of hold, tight, free")
+    if cot is not None:
+        _check_cot(cot)
     sc = load(scenario)
     sc = sc.model_copy(update={"raids": []})  # live: the raid is whatever the feeds show
     if session_dir is None:
@@ -702,13 +746,26 @@ def serve(
     signal.signal(signal.SIGTERM, _raise_stopped)
     try:
         run_service(driver, db_path, sock=sock, sapient_port=sapient_port or None,
-                    asterix_port=asterix_port or None,
+                    asterix_port=asterix_port or None, cot_url=cot,
                     start_detail={"scenario": sc.name, "session_dir": str(session_dir),
-                                  "weapons_control": weapons_control},
+                                  "weapons_control": weapons_control, "cot": cot},
                     say=lambda m: err.print(m, highlight=False, soft_wrap=True))
     except (KeyboardInterrupt, _Stopped):
         pass
     err.print(f"stopped; session: {session_dir}", highlight=False, soft_wrap=True)
+
+
+def _check_cot(url: str) -> None:
+    """--cot: one line naming what is wrong with the address, before anything starts."""
+    from pydantic import ValidationError
+
+    from bastion.live.cot import CotOptions
+
+    try:
+        CotOptions(url=url)
+    except ValidationError as exc:
+        why = exc.errors()[0].get("msg", "not a CoT address").removeprefix("Value error, ")
+        fail(f"--cot {url}: {why}")
 
 
 def _read_password(name: str) -> str:

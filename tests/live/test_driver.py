@@ -272,7 +272,7 @@ def test_the_picture_is_the_json_of_docs_live(recorded: Recorded, tmp_path: Path
     assert abs(t["lat"] - 35.0) < 0.5 and abs(t["lon"] - 35.0) < 0.5
     assert set(snap["engagements"][0]) == {"id", "track", "effector", "kind", "state",
                                            "result", "pk", "cost_usd", "reason",
-                                           "expires_in_s", "decided_by"}
+                                           "expires_in_s", "decided_by", "task"}
     hostile = {x["id"] for x in snap["tracks"] if x["identity"] == "hostile"}
     alerted = [a["track"] for a in snap["alerts"]]
     assert len(alerted) == len(set(alerted))  # one alert per object, not per sensor
@@ -313,3 +313,36 @@ def test_submit_takes_a_batch_whole_or_refuses_it(m: int, sensor: int, t: float,
     assert drv.counters["reports"] == m
     assert drv.counters["late"] + drv.buffer.held == m
     drv.run_until(10.0)  # and the stages take what was accepted
+
+
+def test_a_served_site_without_raids_writes_its_session_and_shows_the_task(
+        recorded: Recorded, tmp_path: Path) -> None:
+    """As `bastion serve` runs it: the scenario's raids dropped (no truth drones), reports
+    whose tracks belong to no drone; the session folder is written all the same, and each
+    fired engagement shows its effector task: sent, then the node's answer."""
+    sim = recorded.result
+    site = recorded.scenario.model_copy(update={"raids": []})
+    sent: list[int] = []
+
+    def tasker(name: str, eid: int, summary: dict[str, Any]) -> str | None:
+        if summary["action"] != "fire":
+            return None
+        sent.append(eid)
+        return f"task-{eid}"
+
+    clock = Clock(0.0)
+    drv = LiveDriver(site, session_dir=tmp_path / "session", clock=clock, epoch_utc=0.0,
+                     weapons_control="free", track_id_base=0, tasker=tasker)
+    feed(drv, clock, sim.detections, sim.t_end_s)
+    drv.run_until(sim.t_end_s)
+    assert sent
+    tasks = {e["id"]: e["task"] for e in drv.snapshot()["engagements"]}
+    assert all(tasks[eid] == "sent" for eid in sent)
+    drv.task_ack("sam", sent[0], "accepted")
+    drv.task_ack("sam", 10**9, "accepted")  # an unknown engagement changes nothing
+    tasks = {e["id"]: e["task"] for e in drv.snapshot()["engagements"]}
+    assert tasks[sent[0]] == "accepted" and 10**9 not in tasks
+    folder = drv.close()
+    assert folder is not None and (folder / "events.parquet").is_file()
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["provenance"]["mode"] == "live" and summary["engagements"]

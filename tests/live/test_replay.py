@@ -4,6 +4,7 @@ session report, and `bastion replay --print`."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +115,61 @@ def test_replay_print_one_line_per_second(session: tuple[Path, LiveDriver],
     assert len(lines) == int(np.ceil(drv.t_s)) + 1
     assert all(s == pytest.approx(1 / 60) for s in slept)
     assert "engagements:" in lines[-1]
-    with pytest.raises(SystemExit) as ex:
-        main(["replay", str(folder)])  # the browser needs the service
-    assert ex.value.code == 2
+
+
+def test_a_replay_is_served_read_only(session: tuple[Path, LiveDriver],
+                                      tmp_path: Path) -> None:
+    """`bastion replay FOLDER` (no --print) is the real service on a real socket: login
+    as for serve, the picture with the replayed tracks, decisions refused (409), nothing
+    audited as a decision, and the service stops cleanly."""
+    import signal
+
+    import httpx
+
+    from bastion.live.audit import verify
+    from tests.live.conftest import PASSWORDS, add_users
+    from tests.live.test_serve import _audit, _start
+
+    folder, drv = session
+    db = tmp_path / "bastion.db"
+    add_users(db)
+    proc, url = _start(["bastion", "replay", str(folder), "--speed", "60", "--port", "0",
+                        "--db", str(db)], tmp_path / "log.txt")
+    try:
+        assert httpx.get(url + "/api/picture").status_code == 401  # login as usual
+        c = httpx.Client(base_url=url, timeout=10)
+        r = c.post("/api/login", json={"username": "otto", "password": PASSWORDS["otto"]})
+        assert r.status_code == 200
+        deadline = time.monotonic() + 60
+        while True:
+            pic = c.get("/api/picture").json()
+            if (pic["tracks"] and pic["engagements"]) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert pic["tracks"], "no replayed tracks within a minute"
+        assert pic["replay"]["speed"] == 60 and pic["replay"]["t_end_s"] == drv.t_s
+        assert {t["id"] for t in pic["tracks"]} <= {i for i in drv.tracks_table()
+                                                    .column("id").to_pylist()}
+        assert c.get("/api/site").json() == drv.site()
+        eid = pic["engagements"][0]["id"]
+        for path in (f"/api/engagements/{eid}/approve", f"/api/engagements/{eid}/reject"):
+            r = c.post(path)
+            assert r.status_code == 409 and "replay, read-only" in r.json()["detail"]
+        cmdr = httpx.Client(base_url=url, timeout=10)
+        r = cmdr.post("/api/login", json={"username": "cora", "password": PASSWORDS["cora"]})
+        r = cmdr.post("/api/weapons-control", json={"mode": "free"})
+        assert r.status_code == 409 and "replay, read-only" in r.json()["detail"]
+        assert c.get("/api/picture").json()["weapons_control"] == pic["weapons_control"]
+        viewer = httpx.Client(base_url=url, timeout=10)
+        viewer.post("/api/login", json={"username": "vera", "password": PASSWORDS["vera"]})
+        assert viewer.post(f"/api/engagements/{eid}/approve").status_code == 403
+        time.sleep(0.5)  # a few pictures: the replayed decisions must not be audited
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(30)
+    assert code == 0, (tmp_path / "log.txt").read_text()
+    actions = [a for _, _, a, _ in _audit(db)]
+    assert actions[0] == "service_start" and actions[-1] == "service_stop"
+    assert not {"approve", "reject", "auto_approve", "expired", "weapons_control"} & \
+        set(actions)
+    assert verify(db).ok

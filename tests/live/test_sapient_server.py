@@ -259,3 +259,24 @@ def test_effector_tasking_and_ack() -> None:
         await gun.close()
 
     run(body)
+
+
+def test_registration_on_uvloop_the_loop_bastion_serve_runs_on() -> None:
+    """uvicorn runs `bastion serve` on uvloop, whose transports are not asyncio.Transport
+    subclasses: the server must take them (it once asserted they were, and refused every
+    node of a real feed)."""
+    uvloop = pytest.importorskip("uvloop", reason="uvloop (uvicorn[standard]) not installed")
+
+    async def main() -> None:
+        srv = SapientServer(small_scenario(), RecordingSink(EPOCH))
+        _, port = await srv.start()
+        try:
+            c = await Client("radar").open(port)
+            ack = await c.register()
+            assert ack.registration_ack.acceptance
+            await c.close()
+        finally:
+            await srv.close()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main())

@@ -116,6 +116,11 @@ def test_serve_refuses_bad_setups(tmp_path, capsys, monkeypatch) -> None:
     code, err = run("khmeimim-2018", "--session-dir", str(tmp_path / "s"),
                     "--weapons-control", "fire")
     assert code == 2 and "--weapons-control" in err
+    for url, why in (("udp://224.0.0.1:6969", "multicast"), ("http://127.0.0.1:8087",
+                                                             "expected tcp://")):
+        code, err = run("khmeimim-2018", "--session-dir", str(tmp_path / "s"), "--cot", url)
+        assert code == 2 and err.startswith(f"error: --cot {url}: ") and why in err, err
+        assert len(err.strip().splitlines()) == 1
     bad_db = tmp_path / "bad.db"
     bad_db.write_bytes(b"garbage" * 1000)
     code, err = run("khmeimim-2018", "--session-dir", str(tmp_path / "s"), "--db", str(bad_db))

@@ -39,6 +39,20 @@ function fmtS(s: number): string {
   return `${s.toFixed(s < 10 ? 1 : 0)} s`;
 }
 
+// What became of the effector's SAPIENT task, in words (docs/live.md, engagement "task").
+function taskText(task: string, effector: string): string {
+  const t: Record<string, string> = {
+    sent: `task sent to ${effector}`,
+    no_link: `${effector} not connected: no task sent`,
+    error: `tasking ${effector} failed`,
+    accepted: `task accepted by ${effector}`,
+    completed: `task completed by ${effector}`,
+    rejected: `task rejected by ${effector}`,
+    failed: `${effector} reports the task failed`,
+  };
+  return t[task] ?? `task ${task} (${effector})`;
+}
+
 const ROLE_RANK = { viewer: 0, operator: 1, commander: 2 } as const;
 const STATE_ORDER: Record<Engagement["state"], number> = {
   proposed: 0, approved: 1, firing: 2, assessed: 3, rejected: 4, expired: 5,
@@ -53,6 +67,7 @@ export class Panel {
   private rate = 1;
   private picWall = 0;
   private pending = new Set<number>();
+  private readOnly = false;
   private msgTimer: number | null = null;
 
   constructor(private me: Me, private map: AirMap) {
@@ -88,6 +103,7 @@ export class Panel {
     }
     this.lastPic = pic;
     this.picWall = now;
+    this.renderReadOnly(pic);
     $("clock").textContent = `${String(pic.time_utc ?? "").replace("T", " ").slice(0, 19)} UTC · t=${pic.t_s.toFixed(1)} s`;
     this.renderWeaponsControl(pic.weapons_control);
     this.renderThreats(pic);
@@ -95,6 +111,21 @@ export class Panel {
     this.renderAlerts(pic);
     this.renderSensors(pic.sensors, pic.t_s);
     this.renderCounters(pic.counters);
+  }
+
+  // A replay answers every decision with 409: say so once, plainly, and offer no buttons.
+  private renderReadOnly(pic: Picture): void {
+    const box = $("read-only");
+    this.readOnly = !!pic.replay;
+    box.hidden = !pic.replay;
+    if (pic.replay) {
+      box.textContent = `replay, read-only · ×${pic.replay.speed} · ${pic.replay.source}`;
+      box.title = "A recorded session played back: nothing can be approved, rejected or changed";
+      for (const b of Array.from($("wc").querySelectorAll("button"))) {
+        b.setAttribute("aria-disabled", "true");
+        b.title = "replay, read-only";
+      }
+    }
   }
 
   // ---- threats ------------------------------------------------------------------------
@@ -139,7 +170,8 @@ export class Panel {
     tr.appendChild(what);
     const sr = el("td", { class: "state-result" });
     sr.append(el("div", { class: "state", "data-testid": `engagement-state-${e.id}` }),
-              el("div", { class: "result", "data-testid": `engagement-result-${e.id}` }));
+              el("div", { class: "result", "data-testid": `engagement-result-${e.id}` }),
+              el("div", { class: "task muted", "data-testid": `engagement-task-${e.id}` }));
     tr.appendChild(sr);
     tr.appendChild(el("td", { class: "countdown", "data-testid": `engagement-countdown-${e.id}` }));
     const act = el("td", { class: "actions" });
@@ -162,7 +194,7 @@ export class Panel {
 
   private updateEngagementRow(tr: HTMLElement, e: Engagement): void {
     const [what, sr, countdown, act] = Array.from(tr.children) as HTMLElement[];
-    const [state, result] = Array.from(sr.children) as HTMLElement[];
+    const [state, result, task] = Array.from(sr.children) as HTMLElement[];
     what.innerHTML = "";
     what.append(
       el("span", { class: "eid" }, `#${e.id}`), ` T${e.track} ← ${e.effector}`,
@@ -177,11 +209,13 @@ export class Panel {
     tr.dataset.state = e.state;
     result.textContent = e.result ? e.result.replace("_", " ") : "";
     result.dataset.result = e.result ?? "";
+    task.textContent = e.task ? taskText(e.task, e.effector) : "";
+    task.dataset.task = e.task ?? "";
     countdown.dataset.expiresIn = e.state === "proposed" && e.expires_in_s !== null ? String(e.expires_in_s) : "";
     countdown.dataset.at = String(this.picWall);
     if (!countdown.dataset.expiresIn) countdown.textContent = "";
     for (const b of Array.from(act.querySelectorAll("button"))) {
-      b.hidden = e.state !== "proposed";
+      b.hidden = e.state !== "proposed" || this.readOnly;
       b.disabled = this.pending.has(e.id);
     }
   }

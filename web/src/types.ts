@@ -40,6 +40,9 @@ export interface Engagement {
   pk: number; cost_usd: number; reason: string;
   expires_in_s: number | null;
   decided_by: string | null;
+  // the effector's SAPIENT task: sent, no_link (effector not connected), error, then the
+  // node's answer (accepted, rejected, completed, failed); absent in a replay
+  task?: string | null;
 }
 export interface Alert { id: number; track: number; t_s: number; text: string }
 export interface SensorHealth { name: string; health: "ok" | "degraded" | "fault" | "unknown"; last_report_s: number | null }
@@ -54,4 +57,6 @@ export interface Picture {
   alerts: Alert[];
   sensors: SensorHealth[];
   counters: Record<string, number>;
+  // present when the picture is a recorded session played back (bastion replay): read-only
+  replay?: { source: string; speed: number; t_end_s: number } | null;
 }

@@ -233,6 +233,7 @@ def create_app(driver: Driver, db_path: Path | str, *, static_dir: Path | None =
     users = users or Users(db, session_ttl_s=session_ttl_s)
     hub, watch = Hub(), Watch(audit)
     stats = {"tick_errors": 0}
+    read_only = bool(getattr(driver, "read_only", False))  # a Replay
     argon_slots = asyncio.Semaphore(2)  # argon2 takes 64 MiB a verification: bound them
 
     async def ticker() -> None:
@@ -253,7 +254,8 @@ def create_app(driver: Driver, db_path: Path | str, *, static_dir: Path | None =
             await asyncio.sleep(period)
             try:
                 pic = driver.snapshot()
-                watch.see(pic)
+                if not read_only:  # a replay's decisions were audited when they were made
+                    watch.see(pic)
             except Exception:
                 log.exception("driver.snapshot failed")
                 continue
@@ -353,8 +355,13 @@ def create_app(driver: Driver, db_path: Path | str, *, static_dir: Path | None =
     async def picture(user: User = viewer) -> Response:
         return _json(driver.snapshot())
 
+    def refuse_if_read_only(what: str) -> None:
+        if read_only:  # a replay: nothing to decide, nothing audited as a decision
+            raise HTTPException(409, f"{what}: this is a replay, read-only")
+
     def decide(eid: int, approve: bool, user: User) -> dict[str, Any]:
         action = "approve" if approve else "reject"
+        refuse_if_read_only(f"engagement {eid}")
         seen = next((e for e in driver.snapshot().get("engagements", [])
                      if e.get("id") == eid), None)
         what: dict[str, Any] = {"engagement": eid}
@@ -368,7 +375,7 @@ def create_app(driver: Driver, db_path: Path | str, *, static_dir: Path | None =
             audit.append(user.name, f"{action}_failed", f"engagement {eid}",
                          {"why": "no such engagement"})
             raise HTTPException(404, f"no engagement {eid}") from None
-        except ValueError as exc:
+        except (ValueError, PermissionError) as exc:
             audit.append(user.name, f"{action}_failed", f"engagement {eid}",
                          {"why": str(exc)[:500]})
             raise HTTPException(409, f"engagement {eid}: {exc}") from None
@@ -386,10 +393,14 @@ def create_app(driver: Driver, db_path: Path | str, *, static_dir: Path | None =
     @app.post("/api/weapons-control")
     async def weapons_control(body: WeaponsControl,
                               user: User = commander) -> dict[str, str]:
+        refuse_if_read_only("weapons control")
         before = driver.snapshot().get("weapons_control")
         audit.append(user.name, "weapons_control", str(body.mode),
                      {"from": before, "to": body.mode})
-        driver.set_weapons_control(body.mode, user.name)
+        try:
+            driver.set_weapons_control(body.mode, user.name)
+        except PermissionError as exc:
+            raise HTTPException(409, f"weapons control: {exc}") from None
         return {"weapons_control": body.mode}
 
     @app.get("/api/audit")

@@ -85,7 +85,10 @@ from bastion.tracking import Tracker
 __all__ = ["TRACK_SCHEMA", "LiveDriver", "Tasker", "WeaponsControl"]
 
 WeaponsControl = Literal["hold", "tight", "free"]
-Tasker = Callable[[str, int, dict[str, Any]], None]
+# returns the task's id when it went to the effector, None when the effector is not
+# connected (what the SAPIENT server's ``send_task`` returns); anything else is taken as sent
+Tasker = Callable[[str, int, dict[str, Any]], object]
+_TASK_STATES = ("accepted", "rejected", "completed", "failed", "unknown")
 Assessment = Callable[[int, int, float], str | None]
 
 PROVENANCE_KEY = b"bastion.provenance"  # as outcome.report writes it
@@ -153,6 +156,9 @@ class LiveDriver:
         self.tasker = tasker
         self.assessment: Assessment = assessment or self._reported_assessment
         self._assessed: dict[int, str] = {}
+        # what became of each engagement's effector task: sent / no_link / error, then the
+        # node's TaskAck (accepted, rejected, completed, failed); shown in the picture
+        self.tasks: dict[int, str] = {}
         sc = scenario
         self.frame = frame = Frame(sc.origin)
         assets = [a for s in sc.sites for a in s.assets]
@@ -479,9 +485,20 @@ class LiveDriver:
         if self.tasker is None:
             return
         try:
-            self.tasker(name, engagement, summary)
+            sent = self.tasker(name, engagement, summary)
         except Exception:  # a failing node must not stop the C2 loop; it is counted
             self.counters["tasker_errors"] += 1
+            if engagement >= 0:
+                self.tasks[engagement] = "error"
+            return
+        if engagement >= 0:
+            self.tasks[engagement] = "no_link" if sent is None else "sent"
+
+    def task_ack(self, node: str, engagement: int, status: str) -> None:
+        """An effector node's answer to its task (SAPIENT TaskAck): shown in the picture as
+        the engagement's ``task``."""
+        if engagement >= 0 and engagement in self.tasks:
+            self.tasks[engagement] = status if status in _TASK_STATES else "unknown"
 
     def subscribe(self, fn: Callable[[dict[str, Any]], None]) -> None:
         """``fn(event)`` for every event: ``{"type": "event", "kind": <event kind>, ...}``
@@ -518,7 +535,8 @@ class LiveDriver:
         return engagement_json(e.id, e.track, self.eff.names[w],
                                "kinetic" if self.eff.kinetic[w] else "jammer",
                                e.state.name.lower(), e.result or None, e.pk_expected,
-                               e.cost_usd, e.reason, expires, e.decided_by)
+                               e.cost_usd, e.reason, expires, e.decided_by,
+                               task=self.tasks.get(e.id))
 
     def history(self, ids: NDArray[np.int64]) -> dict[int, list[list[float]]]:
         """Each track's recent positions [[lat, lon], ...], oldest first."""

@@ -55,6 +55,8 @@ _PC = ("p_hostile_drone", "p_bird", "p_own_aircraft")
 class Replay:
     """A recorded session as a read-only picture source."""
 
+    read_only = True  # the service refuses decisions and weapons control before asking
+
     def __init__(self, scenario: Scenario, events: pa.Table, tracks: pa.Table, *,
                  speed: float = 1.0, clock: Callable[[], float] = time.time,
                  epoch_utc: float = 0.0, counters: dict[str, int] | None = None,
@@ -158,6 +160,10 @@ class Replay:
     def site(self) -> dict[str, Any]:
         return site_json(self.sc, self.frame)
 
+    def close(self) -> Path | None:
+        """Nothing to write: a replay records no session of its own."""
+        return None
+
     def decide(self, engagement: int, approve: bool, who: str) -> dict[str, Any]:
         raise PermissionError("a replay is read-only: no engagement can be decided")
 
@@ -180,7 +186,9 @@ class Replay:
                 "alerts": [a for a in self._alerts if a["t_s"] <= t],
                 "sensors": [{"name": s.name, "health": "unknown", "last_report_s": None}
                             for s in self.sc.sensors],
-                "counters": dict(self.counters)}
+                "counters": dict(self.counters),
+                "replay": {"source": self.source, "speed": self.speed,
+                           "t_end_s": self.t_end_s}}
 
     def _engagements(self, t: float) -> list[dict[str, Any]]:
         k = bisect.bisect_right(self._ev_t, t + 1e-9)

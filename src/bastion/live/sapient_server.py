@@ -20,7 +20,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -65,8 +65,9 @@ class _Connection(asyncio.Protocol):
         self.nodes: set[str] = set()  # node ids registered on this connection
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # a stream transport; not asserted as asyncio.Transport: uvloop's (the loop uvicorn
+        # runs `bastion serve` on) are not subclasses of it
+        self.transport = cast(asyncio.Transport, transport)
         self.server._count("connections")
         self.server._conns.add(self)
 
@@ -290,9 +291,11 @@ class SapientServer:
         if node is None or node.conn is None or node.effector < 0:
             return None
         task_id = self._next_id()
-        lat, lon, alt = (track.get(k) for k in ("lat", "lon", "alt_m"))
+        # the driver's fire summary names its aim point aim_lat/aim_lon/aim_alt_m
+        lat, lon, alt = (track.get(k, track.get(f"aim_{k}")) for k in ("lat", "lon", "alt_m"))
         ok = all(isinstance(v, (int, float)) and math.isfinite(v) for v in (lat, lon))
-        desc = f"engage track {track.get('id', '?')} (engagement {engagement_id})"
+        what = track.get("id", track.get("track", "?"))
+        desc = f"engage track {what} (engagement {engagement_id})"
         msg = sp.task(self.node_id, node.node_id, self._now_ns(), task_id,
                       f"engage {engagement_id}", desc,
                       float(lat) if ok else None, float(lon) if ok else None,  # type: ignore[arg-type]

@@ -3,6 +3,7 @@ SIGTERM or Ctrl-C, then close the driver and audit the stop (``bastion serve``).
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import socket
 import sys
@@ -71,14 +72,36 @@ def feed_jobs(driver: Driver, host: str, sapient_port: int | None,
     return jobs
 
 
+def cot_job(driver: Driver, url: str, site: str) -> Callable[[], Awaitable[None]]:
+    """Cursor-on-Target out as a background job of the service: the driver's picture
+    (confirmed tracks) to a TAK server or client at ``url`` (live/cot_sender.py), until
+    cancelled. A bad ``url`` is a ValueError here, before anything starts."""
+    from bastion.live.cot import CotOptions
+    from bastion.live.cot_sender import CotSender
+
+    options = CotOptions(url=url, site=site)
+
+    async def run() -> None:
+        sender = CotSender(options, source=driver.snapshot)
+        sender.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await sender.stop()
+
+    return run
+
+
 def serve(driver: Driver, db_path: Path, *, sock: socket.socket | None = None,
           host: str = "127.0.0.1", port: int = 8000,
           static_dir: Path | None = WEB_DIST, sapient_port: int | None = None,
-          asterix_port: int | None = None, start_detail: dict[str, Any] | None = None,
+          asterix_port: int | None = None, cot_url: str | None = None,
+          close_driver: bool = True, start_detail: dict[str, Any] | None = None,
           say: Callable[[str], None] | None = None) -> None:
     """Serve until SIGTERM / Ctrl-C (uvicorn's handlers: a graceful shutdown that runs the
     app's lifespan end — driver closed, stop audited). ``sock``: already bound (else
-    ``host``/``port`` are bound here)."""
+    ``host``/``port`` are bound here). ``cot_url``: send the confirmed tracks as CoT there
+    (off when None). ``close_driver`` False for a source with nothing to write (a replay)."""
     def _say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
@@ -93,7 +116,12 @@ def serve(driver: Driver, db_path: Path, *, sock: socket.socket | None = None,
         say(f"no users yet: add one with  bastion users add NAME --role commander --db "
             f"{db_path}  (the password is read from stdin)")
     jobs = feed_jobs(driver, host, sapient_port, asterix_port, say)
+    if cot_url is not None:
+        site = str(driver.site().get("name") or "site")[:64]
+        jobs.append(cot_job(driver, cot_url, site))
+        say(f"CoT out to {cot_url} (confirmed tracks)")
     app = create_app(driver, db_path, static_dir=static_dir, background=jobs,
+                     close_driver=close_driver,
                      start_detail={**(start_detail or {}), "host": host, "port": real_port})
     config = uvicorn.Config(app, log_level="warning", lifespan="on",
                             timeout_graceful_shutdown=int(GRACEFUL_S), proxy_headers=False)

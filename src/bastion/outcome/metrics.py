@@ -107,7 +107,8 @@ def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
             speed[d] = col["value"][i]
         elif k in marks:
             m = marks[k]
-            if math.isnan(m[d]):
+            # a live session's tracks have no truth drone (-1): not a drone's mark
+            if d >= 0 and math.isnan(m[d]):
                 m[d] = t_s[i]
         elif k == "killed":
             if d >= 0:
