@@ -55,14 +55,16 @@ class Parity:
                 f"{len(self.proposals_sim)}, live {len(self.proposals_live)}")
 
 
-def parity(sim: Any, drv: LiveDriver) -> Parity:
+def parity(sim: Any, drv: LiveDriver, offset_s: float = 0.0) -> Parity:
     """GOSPA against truth at every step the simulator recorded, and the proposals by
     target drone (the truth nearest the proposed track) and effector, of the simulator's
-    result ``sim`` (``record=True``) and ``drv`` fed its reports."""
+    result ``sim`` (``record=True``) and ``drv`` fed its reports; ``offset_s``: the
+    driver's session time of the simulator's time 0 (the feed's epoch - the driver's)."""
     tr = sim.trace
     times = np.unique(tr["truth_t"])
     live = drv.tracks_table().to_pydict()
-    lt, lp = np.array(live["t_s"]), np.c_[live["x_m"], live["y_m"], live["z_m"]]
+    lt = np.array(live["t_s"]) - offset_s
+    lp = np.c_[live["x_m"], live["y_m"], live["z_m"]]
     lid = np.array(live["id"], np.int64)
     g_sim = mean_gospa(times, tr["truth_t"], tr["truth_pos"], tr["track_t"], tr["track_pos"])
     g_live = mean_gospa(times, tr["truth_t"], tr["truth_pos"], lt, lp)
@@ -74,6 +76,6 @@ def parity(sim: Any, drv: LiveDriver) -> Parity:
     sim_props = sorted((target(e["t_s"], e["track"], tr["track_t"], tr["track_id"],
                                tr["track_pos"]), e["effector"])
                        for e in sim.events.to_pylist() if e["kind"] == "proposed")
-    live_props = sorted((target(e["t_s"], e["track"], lt, lid, lp), e["effector"])
+    live_props = sorted((target(e["t_s"] - offset_s, e["track"], lt, lid, lp), e["effector"])
                         for e in kinds(drv, "proposed"))
     return Parity(int(times.size), g_sim, g_live, sim_props, live_props)

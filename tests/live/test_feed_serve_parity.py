@@ -10,11 +10,14 @@ What is comparable: the simulator's world changes with its decisions (a drone sh
 stops being reported), so both sides run the doctrine's automatic mode (weapons free, no
 person in the loop: a person's answers would be drawn by the simulator and given by nobody
 live) and the live kill assessment answers what the simulator's did (the recorded reports
-already hold the kills). The feed's epoch is the driver's, as when ``bastion feed`` starts
-a session: session times, and so the driver's step and radar-scan grids, line up with the
-simulator's. Run time: one simulated replication (a few seconds once the kernels are
-compiled) plus the play, ~115 s of wall time at ×20 (2,890 simulated seconds, ~650 of them
-quiet and skipped).
+already hold the kills). The driver and the feed choose their epochs independently, as
+``bastion serve`` and ``bastion feed`` do, on the scenario's epoch grid
+(``live.driver.epoch_grid_s``): they differ by whole grids, so the feed's times fall on the
+driver's step and radar-scan grids as they fell on the simulator's. (Off the grid — a feed
+epoch 0.7 s off — one proposal of 24 went to another effector: a radar scan split
+differently; by hand, 2026-12-05.) Run time: one simulated replication (a few seconds once
+the kernels are compiled) plus the play, ~115 s of wall time at ×20 (2,890 simulated
+seconds, ~660 of them quiet and skipped).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import time
 
 import pytest
 
-from bastion.live.driver import LiveDriver
+from bastion.live.driver import LiveDriver, epoch_grid_s
 from bastion.live.sapient_server import SapientServer
 from bastion.scenario import load_scenario
 from bastion.scenario.load import with_overrides
@@ -64,7 +67,8 @@ async def feed_into_service(rec: Recorded, plan: FeedPlan
 
     tick = asyncio.create_task(ticker())
     try:
-        st = await play(plan, "127.0.0.1", port, speed=SPEED, epoch_utc=drv.epoch_utc)
+        # both epochs as the service and the feed choose them, independently
+        st = await play(plan, "127.0.0.1", port, speed=SPEED)
         deadline = time.monotonic() + 30.0
         while drv.counters["reports"] < st.reports and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
@@ -89,8 +93,13 @@ def test_feed_into_the_service_decides_as_the_simulator(khmeimim_rep0: Recorded)
     assert st.reports == sim.detections.m == drv.counters["reports"]
     assert drv.counters["late"] == 0 and drv.counters["overflow"] == 0
     assert st.skips > 0  # the quiet skip was exercised
-    par = parity(sim, drv)
-    print(par)
+    # the two epochs differ by whole grids (epoch_grid_s): the simulator's time 0 is at
+    # session time `offset`, and the feed's times fall on the driver's grids
+    offset = st.epoch_utc - drv.epoch_utc
+    grid = epoch_grid_s(rec.scenario)
+    assert offset >= 0 and offset % grid == 0, (offset, grid)
+    par = parity(sim, drv, offset)
+    print(f"epoch offset {offset:g} s (grid {grid:g} s); {par}")
     assert par.gospa_rel <= 0.05
     assert par.proposals_sim and par.proposals_live == par.proposals_sim
     # approved engagements tasked the effector nodes over SAPIENT, which acknowledged

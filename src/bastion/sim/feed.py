@@ -41,6 +41,7 @@ import numpy as np
 from bastion.core.detections import Detections
 from bastion.live import asterix as ax
 from bastion.live import sapient as sp
+from bastion.live.driver import epoch_grid_s
 from bastion.scenario.geo import Frame
 from bastion.scenario.schema import Radar, Scenario
 from bastion.sim.engine import simulate
@@ -78,6 +79,7 @@ class FeedStats:
     wall_s: float = 0.0
     skipped_s: float = 0.0  # simulated seconds of quiet time jumped over
     skips: int = 0
+    epoch_utc: float = 0.0  # the reports' timestamps are this + simulated time
 
 
 def plan(scenario: Scenario, replication: int = 0, seed: int | None = None) -> FeedPlan:
@@ -176,7 +178,12 @@ async def play(p: FeedPlan, host: str, port: int, *, speed: float = 1.0,
     sc = p.scenario
     geo = Frame(sc.origin)
     stats = FeedStats()
-    epoch_ns = round((time.time() if epoch_utc is None else epoch_utc) * 1e9)
+    if epoch_utc is None:
+        # on the driver's epoch grid, at or after now (reports never behind the wall clock)
+        g = epoch_grid_s(sc)
+        epoch_utc = math.ceil(time.time() / g) * g
+    epoch_ns = round(epoch_utc * 1e9)
+    stats.epoch_utc = epoch_utc
     session = f"feed-{sc.name}-{p.replication}"
     sensors = [_Node(s.name, s.kind, stats, session) for s in sc.sensors]
     effectors = [_Node(e.name, e.kind, stats, session) for e in sc.effectors]
