@@ -188,3 +188,25 @@ def test_quiet_time_is_skipped_without_changing_what_is_sent(small_plan: FeedPla
 def test_bad_skip_setting_is_a_feed_error(small_plan: FeedPlan) -> None:
     with pytest.raises(FeedError, match="skip_quiet_s"):
         asyncio.run(play(small_plan, "127.0.0.1", 1, speed=100.0, skip_quiet_s=-1.0))
+
+
+def test_feed_into_the_server_on_uvloop(small_plan: FeedPlan) -> None:
+    """``bastion serve`` runs under uvicorn, which runs on uvloop when it is installed: its
+    transports are no asyncio.Transport subclasses, and the server must take them."""
+    uvloop = pytest.importorskip("uvloop")
+    p = small_plan
+
+    async def main() -> tuple[RecordingSink, SapientServer, object]:
+        sink = RecordingSink(EPOCH)
+        srv = SapientServer(p.scenario, sink)
+        await srv.start()
+        st = await play(p, "127.0.0.1", srv.port, speed=5_000.0, epoch_utc=EPOCH)
+        await wait_for(lambda: sum(d.m for _, d in sink.dets) == p.detections.m)
+        await srv.close()
+        return sink, srv, st
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        sink, srv, st = runner.run(main())
+    assert st.registrations == len(p.scenario.sensors) + len(p.scenario.effectors)  # type: ignore[attr-defined]
+    assert srv.counters["bad_messages"] == 0
+    assert sum(d.m for _, d in sink.dets) == p.detections.m

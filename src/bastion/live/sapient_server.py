@@ -20,7 +20,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -65,8 +65,9 @@ class _Connection(asyncio.Protocol):
         self.nodes: set[str] = set()  # node ids registered on this connection
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # not an isinstance check: uvloop's transports (uvicorn runs `bastion serve` on
+        # uvloop) have the interface but do not subclass asyncio.Transport
+        self.transport = cast(asyncio.Transport, transport)
         self.server._count("connections")
         self.server._conns.add(self)
 
