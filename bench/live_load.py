@@ -7,9 +7,9 @@ The service runs in its own process: a real ``LiveDriver`` (weapons tight, a 1 s
 wait), the app of ``live.app.create_app`` (its ticker at 10 Hz, its picture pusher at
 ``--picture-hz``, 5 as the service runs) served by uvicorn on a free loopback port, and the
 real SAPIENT server started as the app's background job (``sapient_server.serve``), as
-``bastion serve`` wires them. A user is added to the service's database and this process
-logs in through ``POST /api/login`` (argon2, as a person would) and opens ``/ws`` with the
-session cookie.
+``bastion serve`` wires them, on uvloop when installed (as uvicorn runs ``bastion serve``).
+A user is added to the service's database and this process logs in through
+``POST /api/login`` (argon2, as a person would) and opens ``/ws`` with the session cookie.
 
 The nodes (one TCP connection each, registered first) run in this process, each sending
 range/bearing DetectionReports stamped with the UTC time they are written (staggered across
@@ -127,7 +127,14 @@ def server_main(nodes: int, picture_hz: float, ready: Any, go: Any, stop: Any,
         await task
         out.put(res)
 
-    asyncio.run(run())
+    # the loop `bastion serve` runs on: uvicorn picks uvloop when it is installed
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(run())
+    else:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(run())
 
 
 async def clients(ports: dict[str, Any], nodes: int, rate: float, duration_s: float,

@@ -1,11 +1,13 @@
-"""The session epoch grid: the driver's default epoch and ``bastion feed``'s, chosen
-independently, differ by whole multiples of every period the driver steps on."""
+"""The session epoch grid: the driver's default epoch and ``bastion feed's, chosen
+independently, differ by whole multiples of every period the driver steps on; and a served
+session (raids dropped) closes with its folder written."""
 
 from __future__ import annotations
 
 import asyncio
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 from hypothesis import given, settings
@@ -72,3 +74,22 @@ def test_the_feed_raises_its_epoch_to_the_grid() -> None:
     assert offset >= 0 and _on_grid(offset, g)
     got = np.sort(np.concatenate([d.t_s for _, d in sink.dets]))
     np.testing.assert_allclose(got - offset, np.sort(p.detections.t_s), atol=2e-9)
+
+
+def test_a_served_session_without_raids_closes(tmp_path: Path) -> None:
+    """``bastion serve`` drops the raids: the session's events (track marks with drone -1)
+    must still give an outcome row, and the session folder be written."""
+    from bastion.core.detections import Detections
+    from bastion.sim.engine import simulate
+    from tests.live.conftest import rows
+
+    sc = small_scenario()
+    sim = simulate(sc, 0, detections=True)
+    served = sc.model_copy(update={"raids": []})
+    drv = LiveDriver(served, session_dir=tmp_path / "s", clock=lambda: 0.0, epoch_utc=0.0)
+    d: Detections = sim.detections
+    drv.submit(rows(d, d.t_s <= 300.0), node="x")
+    drv.run_until(301.0)
+    assert any(e["kind"] == "confirmed" for e in drv.events().to_pylist())
+    folder = drv.close()
+    assert folder is not None and (folder / "summary.json").is_file()

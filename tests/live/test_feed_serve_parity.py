@@ -2,7 +2,8 @@
 (``sim/feed.py play``, ×20, quiet time skipped) sends one simulated replication of
 khmeimim-2018 as SAPIENT nodes over TCP on loopback into what ``bastion serve`` runs — the
 real SAPIENT server and the real LiveDriver on the real wall clock, ticked at 10 Hz on the
-event loop as the service ticks it, effectors tasked through the server. Its confirmed
+event loop as the service ticks it (uvloop, as uvicorn runs it), effectors tasked through
+the server. Its confirmed
 tracks are as good as the simulator's on that replication (mean GOSPA against truth within
 5 %), and it proposes the same engagements (by target drone and effector).
 
@@ -24,6 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import pytest
 
@@ -35,6 +38,7 @@ from bastion.sim.feed import FeedPlan, FeedStats, play
 from tests.live.conftest import Recorded
 from tests.live.parity import parity
 
+T = TypeVar("T")
 SPEED = 20.0
 TICK_HZ = 10.0  # as the service ticks its driver (live/app.py)
 
@@ -80,11 +84,21 @@ async def feed_into_service(rec: Recorded, plan: FeedPlan
     return drv, srv, st
 
 
+def run_as_served(coro: Coroutine[Any, Any, T]) -> T:
+    """On the loop ``bastion serve`` runs on: uvicorn picks uvloop when it is installed."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coro)
+
+
 def test_feed_into_the_service_decides_as_the_simulator(khmeimim_rep0: Recorded) -> None:
     rec = khmeimim_rep0
     sim = rec.result
     plan = FeedPlan(rec.scenario, 0, sim.detections, sim.delivered_s, sim.t_end_s)
-    drv, srv, st = asyncio.run(feed_into_service(rec, plan))
+    drv, srv, st = run_as_served(feed_into_service(rec, plan))
     print(f"feed: {st.reports} reports in {st.wall_s:.1f} s at x{SPEED:g}, "
           f"{st.skipped_s:.0f} s quiet skipped in {st.skips} jumps, "
           f"{st.tasks_acked} tasks acked; driver counters {drv.counters}")

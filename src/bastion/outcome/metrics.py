@@ -106,7 +106,8 @@ def outcome_row(events: pa.Table, scenario: Scenario) -> dict[str, float]:
             speed[d] = col["value"][i]
         elif k in marks:
             m = marks[k]
-            if math.isnan(m[d]):
+            # a live session's marks name a track, not a drone (drone -1): no drone's time
+            if d >= 0 and math.isnan(m[d]):
                 m[d] = t_s[i]
         elif k == "killed":
             if d >= 0:
