@@ -1,4 +1,4 @@
-"""The session epoch grid: the driver's default epoch and ``bastion feed's, chosen
+"""The session epoch grid: the driver's default epoch and ``bastion feed``'s, chosen
 independently, differ by whole multiples of every period the driver steps on; and a served
 session (raids dropped) closes with its folder written."""
 
