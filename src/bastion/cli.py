@@ -624,13 +624,17 @@ def feed(
         "--asterix", help="send radar plots as ASTERIX CAT048 to this UDP HOST:PORT")] = None,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="override a field: PATH=VALUE (repeatable)")] = None,
+    skip_quiet: Annotated[bool, typer.Option(
+        "--skip-quiet/--no-skip-quiet",
+        help="jump over gaps of more than 5 simulated seconds with no report (report "
+             "times are kept, so the service decides the same)")] = True,
 ) -> None:
     """Play one simulated replication's sensors as SAPIENT nodes into a live C2 (`bastion
     serve`): one TCP connection per sensor and effector, reports at wall-clock pace x SPEED.
     """
     import asyncio
 
-    from bastion.sim.feed import FeedError, parse_address, plan, play
+    from bastion.sim.feed import QUIET_S, FeedError, parse_address, plan, play
 
     sc = load(scenario, set_)
     try:
@@ -647,6 +651,7 @@ def feed(
 
     def work(advance: Callable[[int], None]) -> Any:
         return asyncio.run(play(p, host, port, speed=speed, asterix_to=ax_to,
+                                skip_quiet_s=QUIET_S if skip_quiet else None,
                                 progress=advance))
 
     try:
@@ -656,7 +661,8 @@ def feed(
     console.print(f"sent {st.reports:,} SAPIENT reports, {st.asterix_plots:,} ASTERIX plots, "
                   f"{st.status_reports:,} status reports from {st.registrations} nodes in "
                   f"{st.wall_s:,.1f} s; {st.tasks_acked} tasks acknowledged; "
-                  f"{st.errors} error replies")
+                  f"{st.errors} error replies"
+                  + (f"; {st.skipped_s:,.0f} s of quiet time skipped" if st.skips else ""))
     for t in st.error_texts:
         note(f"error reply: {t}")
 

@@ -17,32 +17,9 @@ from hypothesis import strategies as st
 
 from bastion.core.events import read_events
 from bastion.live.driver import LiveDriver
-from bastion.outcome.gospa import gospa
 from bastion.scenario.load import with_overrides
 from tests.live.conftest import Clock, Recorded, feed, live_scenario, rows
-
-GOSPA_C_M = 500.0  # cut-off: a track farther than this from every truth is a false track
-
-
-def kinds(drv: LiveDriver, kind: str) -> list[dict[str, Any]]:
-    ev = drv.events().to_pylist()
-    return [e for e in ev if e["kind"] == kind]
-
-
-def mean_gospa(times: np.ndarray, truth_t: np.ndarray, truth_pos: np.ndarray,
-               est_t: np.ndarray, est_pos: np.ndarray) -> float:
-    d = [gospa(truth_pos[np.isclose(truth_t, t)], est_pos[np.isclose(est_t, t)],
-               GOSPA_C_M, 2.0).distance for t in times]
-    return float(np.mean(d))
-
-
-def nearest_drone(trace: dict[str, np.ndarray], t: float, pos: np.ndarray) -> int:
-    """The drone (local truth row) nearest ``pos`` at ``t`` in the simulator's trace."""
-    at = np.isclose(trace["truth_t"], t)
-    rows_ = trace["truth_row"][at]
-    drone = trace["truth_kind"][rows_] == 0
-    p = trace["truth_pos"][at][drone]
-    return int(rows_[drone][np.argmin(np.linalg.norm(p - pos, axis=1))])
+from tests.live.parity import kinds, parity
 
 
 def free_driver(rec: Recorded, **kw: Any) -> tuple[LiveDriver, Clock]:
@@ -83,30 +60,11 @@ def test_same_reports_same_tracks_and_decisions_as_the_simulator(
     feed(drv, clock, sim.detections, sim.t_end_s, jitter_s=0.9, seed=3)
     drv.run_until(sim.t_end_s)
     assert drv.counters["late"] == 0 and drv.counters["reports"] == sim.detections.m
-    tr = sim.trace
-    # confirmed tracks against truth, GOSPA at every step the simulator recorded
-    times = np.unique(tr["truth_t"])
-    live = drv.tracks_table().to_pydict()
-    lt, lp = np.array(live["t_s"]), np.c_[live["x_m"], live["y_m"], live["z_m"]]
-    g_sim = mean_gospa(times, tr["truth_t"], tr["truth_pos"], tr["track_t"], tr["track_pos"])
-    g_live = mean_gospa(times, tr["truth_t"], tr["truth_pos"], lt, lp)
-    print(f"mean GOSPA (c={GOSPA_C_M:g} m, p=2) over {times.size} steps: "
-          f"simulator {g_sim:.2f} m, live {g_live:.2f} m")
-    assert abs(g_live - g_sim) <= 0.05 * g_sim
-    # the same proposals, by target drone and effector (up to the simulator's end)
-    sim_ev = sim.events.to_pylist()
-
-    def target(t: float, track: int, tt: np.ndarray, tid: np.ndarray, tp: np.ndarray) -> int:
-        at = np.flatnonzero(np.isclose(tt, t) & (tid == track))
-        return nearest_drone(tr, t, tp[at[0]])
-
-    sim_props = sorted((target(e["t_s"], e["track"], tr["track_t"], tr["track_id"],
-                               tr["track_pos"]), e["effector"])
-                       for e in sim_ev if e["kind"] == "proposed")
-    live_props = sorted((target(e["t_s"], e["track"], lt, np.array(live["id"]), lp),
-                         e["effector"]) for e in kinds(drv, "proposed"))
-    print(f"proposals: simulator {len(sim_props)}, live {len(live_props)}")
-    assert sim_props and live_props == sim_props
+    # confirmed tracks against truth by GOSPA; proposals by target drone and effector
+    par = parity(sim, drv)
+    print(par)
+    assert par.gospa_rel <= 0.05
+    assert par.proposals_sim and par.proposals_live == par.proposals_sim
     # every shot and every jammer switch went to the tasker, by effector name
     names = [e.name for e in recorded.scenario.effectors]
     want = sorted((names[e["effector"]], e["kind"]) for e in drv.events().to_pylist()

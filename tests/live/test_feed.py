@@ -133,3 +133,80 @@ def test_parse_address() -> None:
     for bad in ("nohost", ":80", "h:x", "h:70000"):
         with pytest.raises(ValueError, match="--to"):
             parse_address(bad, "--to")
+
+
+def _with_gap(p: FeedPlan, at_s: float, gap_s: float) -> FeedPlan:
+    """``p`` with ``gap_s`` of quiet inserted at ``at_s``: later reports shifted, as a raid
+    that comes later would be."""
+    d = p.detections
+    late = d.t_s > at_s
+    t = d.t_s + np.where(late, gap_s, 0.0)
+    shifted = Detections(t, d.sensor, d.z, d.R, d.evidence, d.truth, d.group)
+    return FeedPlan(p.scenario, p.replication, shifted,
+                    p.delivered_s + np.where(p.delivered_s > at_s, gap_s, 0.0),
+                    p.t_end_s + gap_s)
+
+
+def _received(p: FeedPlan, speed: float, skip: float | None) -> tuple[RecordingSink, object]:
+    async def main() -> tuple[RecordingSink, object]:
+        sink = RecordingSink(EPOCH)
+        srv = SapientServer(p.scenario, sink)
+        await srv.start()
+        st = await play(p, "127.0.0.1", srv.port, speed=speed, epoch_utc=EPOCH,
+                        skip_quiet_s=skip)
+        await wait_for(lambda: sum(d.m for _, d in sink.dets) == p.detections.m)
+        await srv.close()
+        return sink, st
+
+    return asyncio.run(main())
+
+
+def test_quiet_time_is_skipped_without_changing_what_is_sent(small_plan: FeedPlan) -> None:
+    gap = 2_000.0  # half an hour of nothing: 20 s of wall time at ×100 without the skip
+    p = _with_gap(small_plan, 300.0, gap)
+    sink, st = _received(p, 100.0, 5.0)
+    # the gap was jumped over (the play itself ran ~6 s of wall time, not ~26)
+    assert st.skips >= 1 and st.skipped_s > gap - 10.0  # type: ignore[attr-defined]
+    # the status rounds of the gap (one every 5 simulated seconds) collapsed into one each
+    rounds = int(p.t_end_s // 5.0) + 1
+    n_sensors = len(p.scenario.sensors)
+    assert st.status_reports <= (rounds - gap / 5.0 + 10) * n_sensors  # type: ignore[attr-defined]
+    assert st.status_reports >= (small_plan.t_end_s / 5.0) * n_sensors  # type: ignore[attr-defined]
+    # what arrived — every report, its node, its timestamp, its position — is what a feed
+    # without the skip sends (played fast here so the test does not wait the gap out)
+    ref, st0 = _received(p, 5_000.0, None)
+    assert st0.skips == 0  # type: ignore[attr-defined]
+    a, b = _by_node(sink), _by_node(ref)
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k].t_s, b[k].t_s)
+        np.testing.assert_array_equal(a[k].z, b[k].z)
+    got = np.sort(np.concatenate([d.t_s for d in a.values()]))
+    np.testing.assert_allclose(got, np.sort(p.detections.t_s), atol=2e-9)
+
+
+def test_bad_skip_setting_is_a_feed_error(small_plan: FeedPlan) -> None:
+    with pytest.raises(FeedError, match="skip_quiet_s"):
+        asyncio.run(play(small_plan, "127.0.0.1", 1, speed=100.0, skip_quiet_s=-1.0))
+
+
+def test_feed_into_the_server_on_uvloop(small_plan: FeedPlan) -> None:
+    """``bastion serve`` runs under uvicorn, which runs on uvloop when it is installed: its
+    transports are no asyncio.Transport subclasses, and the server must take them."""
+    uvloop = pytest.importorskip("uvloop")
+    p = small_plan
+
+    async def main() -> tuple[RecordingSink, SapientServer, object]:
+        sink = RecordingSink(EPOCH)
+        srv = SapientServer(p.scenario, sink)
+        await srv.start()
+        st = await play(p, "127.0.0.1", srv.port, speed=5_000.0, epoch_utc=EPOCH)
+        await wait_for(lambda: sum(d.m for _, d in sink.dets) == p.detections.m)
+        await srv.close()
+        return sink, srv, st
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        sink, srv, st = runner.run(main())
+    assert st.registrations == len(p.scenario.sensors) + len(p.scenario.effectors)  # type: ignore[attr-defined]
+    assert srv.counters["bad_messages"] == 0
+    assert sum(d.m for _, d in sink.dets) == p.detections.m

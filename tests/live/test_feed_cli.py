@@ -30,8 +30,9 @@ def small_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return p
 
 
+@pytest.mark.parametrize("skip", [[], ["--no-skip-quiet"]])
 def test_feed_command_plays_into_a_server(capsys: pytest.CaptureFixture[str],
-                                          small_file: Path) -> None:
+                                          small_file: Path, skip: list[str]) -> None:
     sink = RecordingSink()
     loop = asyncio.new_event_loop()
     srv = SapientServer(small_scenario(), sink)
@@ -40,7 +41,7 @@ def test_feed_command_plays_into_a_server(capsys: pytest.CaptureFixture[str],
     th.start()
     try:
         code, out, err = _bastion(capsys, "feed", str(small_file), "--to",
-                                  f"127.0.0.1:{port}", "--speed", "5000")
+                                  f"127.0.0.1:{port}", "--speed", "5000", *skip)
     finally:
         asyncio.run_coroutine_threadsafe(srv.close(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)

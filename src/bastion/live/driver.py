@@ -82,7 +82,7 @@ from bastion.scenario.load import scenario_hash
 from bastion.scenario.schema import EOIR, IFF, Doctrine, PassiveRF, Radar, Scenario
 from bastion.tracking import Tracker
 
-__all__ = ["TRACK_SCHEMA", "LiveDriver", "Tasker", "WeaponsControl"]
+__all__ = ["TRACK_SCHEMA", "LiveDriver", "Tasker", "WeaponsControl", "epoch_grid_s"]
 
 WeaponsControl = Literal["hold", "tight", "free"]
 # returns the task's id when it went to the effector, None when the effector is not
@@ -102,6 +102,9 @@ MAX_AHEAD_S = 86_400.0
 # requests in between (the next tick continues)
 MAX_STEPS_PER_TICK = 5_000
 _RESULTS = ("killed", "forced_down", "missed", "unknown")
+# ASSUMED: a common grid of the stages' periods longer than an hour is not worth waiting
+# for; such a scenario's epochs are only whole seconds
+MAX_EPOCH_GRID_S = 3600.0
 
 TRACK_SCHEMA = pa.schema([
     ("t_s", pa.float64()), ("id", pa.int64()), ("status", pa.int8()),
@@ -138,6 +141,32 @@ class _Weapons(StatusWeapons):
         return r
 
 
+def _periods(sc: Scenario) -> list[float]:
+    """The periods the driver steps on: radar scans, survey sensors, decisions, the step."""
+    radar = [s.scan_period_s for s in sc.sensors if isinstance(s, Radar)]
+    survey = [s.interrogation_period_s if isinstance(s, IFF) else s.period_s
+              for s in sc.sensors if isinstance(s, PassiveRF | IFF)]
+    step = max(min([*radar, sc.doctrine.decision_period_s]), 0.25)
+    return [*radar, *survey, sc.doctrine.decision_period_s, step]
+
+
+def epoch_grid_s(sc: Scenario) -> float:
+    """The grid session epochs are chosen on: whole seconds, a multiple of every period the
+    driver steps on (its step, each radar's scan, each survey sensor's period, the decision
+    period). The driver's default epoch is the clock floored to it and ``bastion feed``'s
+    the clock raised to it, so the two, chosen independently, differ by whole grids: the
+    feed's simulated times fall on the driver's step and scan grids where they fell on the
+    simulator's, and the driver decides as the simulator did (a feed off the grid splits
+    radar scans differently). 1 s when the periods have no common multiple in whole
+    milliseconds up to ``MAX_EPOCH_GRID_S``."""
+    ms = [round(p * 1000) for p in _periods(sc)]
+    if any(m <= 0 or abs(m - p * 1000) > 1e-6 for m, p in zip(ms, _periods(sc),
+                                                                strict=True)):
+        return 1.0
+    g = math.lcm(1000, *ms) / 1000
+    return g if g <= MAX_EPOCH_GRID_S else 1.0
+
+
 class LiveDriver:
     """The C2 stages of one site on live reports (docs/live.md)."""
 
@@ -151,7 +180,10 @@ class LiveDriver:
         if not (math.isfinite(reorder_wait_s) and reorder_wait_s >= 0):
             raise ValueError("reorder_wait_s must be finite and >= 0")
         self.sc, self.session_dir, self.clock = scenario, session_dir, clock
-        self.epoch_utc = float(clock() if epoch_utc is None else epoch_utc)
+        if epoch_utc is None:  # on the epoch grid (epoch_grid_s), at or before now
+            g = epoch_grid_s(scenario)
+            epoch_utc = math.floor(clock() / g) * g
+        self.epoch_utc = float(epoch_utc)
         self.reorder_wait_s = float(reorder_wait_s)
         self.tasker = tasker
         self.assessment: Assessment = assessment or self._reported_assessment

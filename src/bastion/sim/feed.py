@@ -11,6 +11,20 @@ register as effector nodes and acknowledge every Task they are sent.
 Radar reports go as range/bearing (the unbiased conversion inverted, so they come back as
 the simulator's converted reports); the others as locations with their accuracy. With an
 ASTERIX address, radar reports go there as CAT048 plots over UDP instead.
+
+Quiet time is skipped (``skip_quiet_s``, on by default): when the next report is due more
+than that much simulated time ahead (the raid still far out, nothing in coverage), the play
+jumps straight to it instead of sleeping through the gap at ×speed. Only the wall-clock
+pacing changes: every report keeps its timestamp (epoch + simulated time) and its place in
+the send order, so a receiver timing reports by their own time — the live driver's
+event-time clock, ``max(report time seen, wall - epoch) - wait`` — makes the same
+decisions. (While no report comes the driver's clock does not move at ×20 either: the wall
+term is far behind the report times; the first report after the gap moves it to the same
+time in both cases, and the stages step through the gap then. No report can become late
+through a jump, since a jump only shortens waits *before* a report and never reorders.)
+Status reports keep their schedule in simulated time during the play (one round every
+``status_period_s``); the rounds that fall in a skipped gap are collapsed into one, sent
+at the landing, so a jump never bursts hundreds of them.
 """
 
 from __future__ import annotations
@@ -27,11 +41,17 @@ import numpy as np
 from bastion.core.detections import Detections
 from bastion.live import asterix as ax
 from bastion.live import sapient as sp
+from bastion.live.driver import epoch_grid_s
 from bastion.scenario.geo import Frame
 from bastion.scenario.schema import Radar, Scenario
 from bastion.sim.engine import simulate
 
-__all__ = ["FeedError", "FeedPlan", "FeedStats", "plan", "play"]
+__all__ = ["QUIET_S", "FeedError", "FeedPlan", "FeedStats", "plan", "play"]
+
+# ASSUMED: a gap of more than 5 simulated seconds with no report is "quiet" and jumped over
+# (at ×20 that is 0.25 s of wall time: shorter gaps are not worth a jump, and a watcher
+# still sees the picture move at the chosen speed whenever anything is reported)
+QUIET_S = 5.0
 
 
 class FeedError(RuntimeError):
@@ -57,6 +77,9 @@ class FeedStats:
     errors: int = 0
     error_texts: list[str] = field(default_factory=list)
     wall_s: float = 0.0
+    skipped_s: float = 0.0  # simulated seconds of quiet time jumped over
+    skips: int = 0
+    epoch_utc: float = 0.0  # the reports' timestamps are this + simulated time
 
 
 def plan(scenario: Scenario, replication: int = 0, seed: int | None = None) -> FeedPlan:
@@ -144,14 +167,23 @@ class _Node:
 async def play(p: FeedPlan, host: str, port: int, *, speed: float = 1.0,
                epoch_utc: float | None = None, status_period_s: float = 5.0,
                asterix_to: tuple[str, int] | None = None, register_timeout_s: float = 10.0,
+               skip_quiet_s: float | None = QUIET_S,
                progress: Callable[[int], None] | None = None) -> FeedStats:
-    """Play ``p`` into the SAPIENT server at host:port at ×``speed``."""
+    """Play ``p`` into the SAPIENT server at host:port at ×``speed``; gaps of more than
+    ``skip_quiet_s`` simulated seconds without a report are jumped over (None: never)."""
     if not (speed > 0 and math.isfinite(speed)):
         raise FeedError(f"--speed {speed}: must be a positive number")
+    if skip_quiet_s is not None and not (skip_quiet_s >= 0 and math.isfinite(skip_quiet_s)):
+        raise FeedError(f"skip_quiet_s {skip_quiet_s}: must be a number >= 0")
     sc = p.scenario
     geo = Frame(sc.origin)
     stats = FeedStats()
-    epoch_ns = round((time.time() if epoch_utc is None else epoch_utc) * 1e9)
+    if epoch_utc is None:
+        # on the driver's epoch grid, at or after now (reports never behind the wall clock)
+        g = epoch_grid_s(sc)
+        epoch_utc = math.ceil(time.time() / g) * g
+    epoch_ns = round(epoch_utc * 1e9)
+    stats.epoch_utc = epoch_utc
     session = f"feed-{sc.name}-{p.replication}"
     sensors = [_Node(s.name, s.kind, stats, session) for s in sc.sensors]
     effectors = [_Node(e.name, e.kind, stats, session) for e in sc.effectors]
@@ -176,6 +208,7 @@ async def play(p: FeedPlan, host: str, port: int, *, speed: float = 1.0,
         w0 = time.monotonic()
         k = 0  # next status epoch
         sent = 0
+        skipped = 0.0  # simulated seconds jumped over so far
 
         def send_status(t: float) -> None:
             t_ns = epoch_ns + round(t * 1e9)
@@ -188,10 +221,19 @@ async def play(p: FeedPlan, host: str, port: int, *, speed: float = 1.0,
 
         for i in range(det.m):
             t_send = float(when[i])
+            if skip_quiet_s is not None:
+                # where the play is now, in simulated time; a long quiet gap ahead is cut
+                sim_now = max((time.monotonic() - w0) * speed + skipped, 0.0)
+                if t_send - sim_now > skip_quiet_s:
+                    skipped += t_send - sim_now
+                    stats.skipped_s += t_send - sim_now
+                    stats.skips += 1
+                    last = int(np.searchsorted(status_t, t_send, side="right")) - 1
+                    k = max(k, last)  # the skipped rounds collapse into the latest one
             while k < n_status and status_t[k] <= t_send:
                 send_status(float(status_t[k]))
                 k += 1
-            delay = w0 + t_send / speed - time.monotonic()
+            delay = w0 + (t_send - skipped) / speed - time.monotonic()
             if delay > 0:
                 for n in nodes:
                     await n.writer.drain()
