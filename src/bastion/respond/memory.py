@@ -13,7 +13,9 @@ import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["TrackMemory"]
+from bastion.assess.identify import manoeuvre_update
+
+__all__ = ["ManoeuvreMemory", "TrackMemory"]
 
 
 class TrackMemory:
@@ -64,3 +66,33 @@ def lookup(a, ids, fill):  # pragma: no cover - compiled
         k = ids[i]
         out[i] = a[k] if 0 <= k < n else fill
     return out
+
+
+class ManoeuvreMemory:
+    """Per track id: the last epoch's velocity and time and the running means of
+    ``manoeuvre_update``; ``observe`` returns the (ω̂, ω_n) ``classify`` takes."""
+
+    def __init__(self, time_s: float) -> None:
+        self.time_s = time_s
+        self.vx, self.vy, self.t = (TrackMemory(np.nan, np.float64) for _ in range(3))
+        self.m2, self.n2 = TrackMemory(np.nan, np.float64), TrackMemory(np.nan, np.float64)
+
+    def observe(self, t_s: float, ids: NDArray[np.int64], vel: NDArray[np.float64],
+                cov: NDArray[np.float64], update: NDArray[np.bool_]
+                ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Fold this epoch into the rows in ``update`` (n,) and return ω̂, ω_n (n,)."""
+        m2, n2 = self.m2.get(ids), self.n2.get(ids)
+        u = np.flatnonzero(update)
+        if u.size:
+            iu = ids[u]
+            prev = np.stack([self.vx.get(iu), self.vy.get(iu)], axis=1)
+            dt = t_s - self.t.get(iu)
+            m2u, n2u, _ = manoeuvre_update(np.nan_to_num(prev), dt, m2[u], n2[u], vel[u],
+                                           cov[u], self.time_s)
+            m2[u], n2[u] = m2u, n2u
+            self.m2.set(iu, m2u)
+            self.n2.set(iu, n2u)
+            self.vx.set(iu, vel[u, 0])
+            self.vy.set(iu, vel[u, 1])
+            self.t.set(iu, np.full(u.size, t_s))
+        return np.sqrt(m2), np.sqrt(n2)
