@@ -235,3 +235,40 @@ def test_generic_airfield_jammer_covers_its_raids_links_and_gnss():
     assert sc.doctrine.soft_kill_first
     res = monte_carlo(sc, RUNS, workers=1)
     assert res.column("link_lost").sum() > 0 and res.column("forced_down").sum() > 0
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _what_to_change(sc, tmp_path) -> str:
+    from bastion.outcome.html import write_html
+
+    page = write_html(monte_carlo(sc, RUNS, workers=1), tmp_path / f"{sc.name}.html"
+                      ).read_text(encoding="utf-8")
+    return page[page.index("What to change"):]
+
+
+def test_what_to_change_names_identification_when_it_is_the_cause(tmp_path):
+    # bird-like drones (speed, height, RCS, no weave to tell) seen by radar alone with no
+    # RCS evidence, and a bird-heavy prior: tracked all the way in, never engaged
+    d = small_dict()
+    d["sensors"] = [s for s in d["sensors"] if s["kind"] == "radar"]
+    d["sensors"][0]["rcs_evidence"] = False
+    d["effectors"] = [e for e in d["effectors"] if e["kind"] != "jammer"]
+    d["airframes"]["fw"].update(cruise_speed_mps=12.0, altitude_m=150.0, rcs_m2=0.01,
+                                speed_sigma_mps=3.6)
+    d["birds"] = [{"site": "base", "count": 8, "radius_m": 6000, "speed_mps": 12.0,
+                   "altitude_m": 150.0, "rcs_m2": 0.01, "turn_rate_dps": 0.0}]
+    d["identification"] = {"priors": {"hostile_drone": 0.2, "bird": 0.7,
+                                      "own_aircraft": 0.1}}
+    d["reference_outcome"] = None
+    rules = _what_to_change(validate_dict(d, "bird-like-drones"), tmp_path)
+    assert "Identification is the cause" in rules
+    assert "once identification is fixed" in rules
+    # the same drones, identifiable, against no effectors: the cause is not identification
+    d["sensors"] = small_dict()["sensors"][:1]
+    d["identification"] = {}
+    d["airframes"]["fw"].update(cruise_speed_mps=31.0, altitude_m=300.0, rcs_m2=0.03)
+    d["effectors"] = []
+    rules = _what_to_change(validate_dict(d, "no-effectors"), tmp_path)
+    assert "Drones get through" in rules and "Identification is the cause" not in rules
