@@ -23,7 +23,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.conftest import small_dict
 
-from bastion.assess.identify import IdentModel, classify, manoeuvre_update
+from bastion.assess.identify import (
+    DEFAULT_PROFILES,
+    IdentModel,
+    classify,
+    manoeuvre_update,
+)
 from bastion.scenario import load_scenario, with_overrides
 from bastion.scenario.load import validate_dict
 from bastion.sim.coverage import coverage_maps
@@ -111,7 +116,8 @@ def test_a_steady_turn_converges_to_its_rate_whatever_the_frame(rate, heading, s
 @given(om=st.lists(st.floats(0.0, 1.0), min_size=2, max_size=2),
        noise=st.floats(0.0, 0.5), speed=st.floats(5.0, 60.0))
 def test_more_heading_rate_never_makes_a_track_less_bird_like(om, noise, speed):
-    m = IdentModel.default()  # birds' RMS heading rate above the drones'
+    # the generic profiles (birds' RMS heading rate above the drones'), evidence on
+    m = IdentModel.from_profiles(DEFAULT_PROFILES, np.full(3, 1 / 3), manoeuvre_weight=1.0)
     lo, hi = sorted(om)
     v = np.array([[speed, 0.0, 0.0]] * 2)
     p = classify(v, np.zeros((2, 6, 6)), np.zeros((2, 3)), model=m,
@@ -124,7 +130,8 @@ def test_more_heading_rate_never_makes_a_track_less_bird_like(om, noise, speed):
 
 
 def test_no_heading_rate_yet_means_no_manoeuvre_evidence():
-    m = IdentModel.default()
+    m = IdentModel.from_profiles(DEFAULT_PROFILES, np.full(3, 1 / 3), manoeuvre_weight=1.0)
+    assert IdentModel.default().manoeuvre_weight == 0.0  # a stage with no scenario: off
     v = np.array([[20.0, 0.0, 0.0]])
     args = (v, np.zeros((1, 6, 6)), np.zeros((1, 3)))
     plain = classify(*args, model=m)

@@ -16,8 +16,8 @@
   associated with the track: RF emitter, IFF reply, EO/IR class report (each sensor's
   stated confusion row) and the radar's measured RCS (``rcs_loglik``).
 * **Manoeuvre** (``manoeuvre_update``, kept per track by ``respond.memory.ManoeuvreMemory``):
-  ω̂ is the track's running RMS heading rate (its filtered velocity's heading, epoch to
-  epoch, averaged over ``manoeuvre_time_s``), ω_n the
+  ω̂ is the track's running RMS heading rate (its filtered velocity's heading change over
+  ~10 s baselines, averaged over ``manoeuvre_time_s``), ω_n the
   RMS the filter's own velocity noise would give a straight flyer; each profile has an RMS
   heading rate ω_p (birds weave, fixed-wing drones fly straight legs, multirotors turn on
   the spot), and HN(x; s) = √(2/π)/s · exp(−x²/2s²) is the half-normal density, weighted
@@ -47,8 +47,8 @@ from bastion.scenario.schema import (
     Scenario,
 )
 
-__all__ = ["DEFAULT_PROFILES", "DEFAULT_TURN_RPS", "UNKNOWN_FAST", "IFFCover", "IdentModel",
-           "best_p_hostile", "classify", "iff_silence", "manoeuvre_update",
+__all__ = ["DEFAULT_PROFILES", "DEFAULT_TURN_RPS", "TURN_BASELINE_S", "UNKNOWN_FAST",
+           "IFFCover", "IdentModel", "best_p_hostile", "classify", "iff_silence", "manoeuvre_update",
            "rcs_loglik", "threshold_warnings"]
 
 _CLS = {"hostile_drone": 0, "bird": 1, "own_aircraft": 2}
@@ -90,11 +90,11 @@ _MULTIROTOR_TURN_RPS = 0.04
 _MIN_TURN_RPS = 0.005  # ASSUMED floor: wind gusts and autopilot hunting
 # ASSUMED: below this horizontal speed a heading means nothing (hover, climb-out)
 _TURN_MIN_SPEED_MPS = 3.0
-# ASSUMED: the share of the filter's heading variance that shows as epoch-to-epoch jitter of
-# its filtered heading (successive estimates share most of their error). Calibrated on this
-# simulator's tracker: straight-flying drone tracks showed an RMS heading rate of 0.02-0.05
-# rad/s where 2·σ_θ²/Δt² alone gave 0.1-0.2 rad/s, i.e. a variance share of ~0.05-0.1.
-_TURN_NOISE_SHARE = 0.1
+# ASSUMED: the heading rate is measured over this baseline, not epoch to epoch: five 2 s
+# scans, long enough that the filter's errors at its two ends are nearly independent (so
+# ω_n² = 2σ_θ²/Δt² holds, and which epoch a late report is folded at hardly matters), short
+# against a bird's ~40 s weave (whose rate it averages by sinc(πW/T): 0.9 at W = 10 s)
+TURN_BASELINE_S = 10.0
 _RCS_LOG_SIGMA = 0.7  # ASSUMED: aspect and airframe spread of ln RCS (×2 either way)
 _MIN_SPEED_SD, _MIN_ALT_SD = 2.0, 30.0  # ASSUMED floors: wind gusts, barometric error
 
@@ -138,8 +138,12 @@ class IdentModel:
 
     @staticmethod
     def default() -> IdentModel:
-        """Generic profiles and equal priors (a stage with no scenario, e.g. a test stand)."""
-        return IdentModel.from_profiles(DEFAULT_PROFILES, np.full(K, 1.0 / K))
+        """Generic profiles and equal priors (a stage with no scenario, e.g. a test stand or
+        the live driver, which builds its stage without the scenario's identification), and
+        no manoeuvre evidence: it is a scenario's choice (``identification``), so a stage
+        that does not read one decides as it did before manoeuvre evidence existed."""
+        return IdentModel.from_profiles(DEFAULT_PROFILES, np.full(K, 1.0 / K),
+                                        manoeuvre_weight=0.0)
 
     @staticmethod
     def from_scenario(sc: Scenario) -> IdentModel:
@@ -196,8 +200,10 @@ def derived_profiles(sc: Scenario) -> list[ClassProfile]:
             altitude_m=b.altitude_m,
             altitude_sigma_m=max(_BIRD_ALT_SPREAD * b.altitude_m, _MIN_ALT_SD),
             rcs_m2=b.rcs_m2, rcs_log_sigma=_RCS_LOG_SIGMA,
-            # the weave A·sin(ωt + φ) has RMS A/√2
-            turn_rate_rps=max(math.radians(b.turn_rate_dps) / math.sqrt(2.0), _MIN_TURN_RPS)))
+            # the weave A·sin(ωt + φ) has RMS A/√2, averaged over the baseline W by
+            # |sinc(πW/T)| (T the weave's period)
+            turn_rate_rps=max(math.radians(b.turn_rate_dps) / math.sqrt(2.0) * abs(
+                np.sinc(TURN_BASELINE_S / b.turn_period_s)), _MIN_TURN_RPS)))
     for a in sc.own_aircraft:
         out.append(ClassProfile(
             class_name="own_aircraft", name=a.name, weight=float(max(a.count, 1)),
@@ -327,8 +333,8 @@ def manoeuvre_update(vel_prev: NDArray[np.float64], dt_s: NDArray[np.float64],
     ``vel_prev`` (n, 2) the horizontal velocity at the track's last epoch, ``dt_s`` (n,) the
     time since (nan: none), ``m2``/``n2`` (n,) the running means (nan: none yet), ``vel``
     (n, ≥2) and ``cov`` (n, 6, 6) now. ω = |Δheading|/Δt; the noise a straight flyer's
-    filtered heading would show is ω_n² = c·2·σ_θ²/Δt² with σ_θ² = (P_vx + P_vy)/2 / |v|²
-    and c = 0.1 (successive filtered estimates share most of their error). Both are
+    filtered heading would show is ω_n² = 2·σ_θ²/Δt² with σ_θ² = (P_vx + P_vy)/2 / |v|²
+    (independent errors at the two ends: Δt is a baseline of ~10 s, not one epoch). Both are
     averaged with weight 1 − exp(−Δt/τ). Rows slower than 3 m/s at either end are not
     updated (a hovering multirotor has no heading). Returns (m2, n2, updated).
     """
@@ -343,7 +349,7 @@ def manoeuvre_update(vel_prev: NDArray[np.float64], dt_s: NDArray[np.float64],
     dth = np.arctan2(px * vy - py * vx, px * vx + py * vy)
     w2 = (dth / dt) ** 2
     var_th = 0.5 * (cov[:, 3, 3] + cov[:, 4, 4]) / np.maximum(sp2, lo)
-    nn2 = _TURN_NOISE_SHARE * 2.0 * var_th / dt**2
+    nn2 = 2.0 * var_th / dt**2
     alpha = 1.0 - np.exp(-dt / time_s)
     first = np.isnan(m2)
     new_m2 = np.where(first, w2, m2 + alpha * (w2 - m2))
