@@ -48,8 +48,8 @@ from bastion.scenario.schema import (
 )
 
 __all__ = ["DEFAULT_PROFILES", "DEFAULT_TURN_RPS", "TURN_BASELINE_S", "UNKNOWN_FAST",
-           "IFFCover", "IdentModel", "best_p_hostile", "classify", "iff_silence", "manoeuvre_update",
-           "rcs_loglik", "threshold_warnings"]
+           "IFFCover", "IdentModel", "best_p_hostile", "classify", "iff_silence",
+           "manoeuvre_update", "rcs_loglik", "threshold_warnings"]
 
 _CLS = {"hostile_drone": 0, "bird": 1, "own_aircraft": 2}
 _EULER_GAMMA = 0.5772156649015329  # E[ln E] = −γ for E ~ Exp(1) (Swerling-1 fluctuation)
