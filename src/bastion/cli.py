@@ -722,8 +722,10 @@ def serve(
         fail(f"--weapons-control {weapons_control!r}: one of hold, tight, free")
     if cot is not None:
         _check_cot(cot)
-    sc = load(scenario)
-    sc = sc.model_copy(update={"raids": []})  # live: the raid is whatever the feeds show
+    planned = load(scenario)
+    # live: the raid is whatever the feeds show; the planned raids still set the
+    # identification priors and profiles (the threat mix the site expects)
+    sc = planned.model_copy(update={"raids": []})
     if session_dir is None:
         session_dir = SESSIONS / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     if session_dir.exists() and (not session_dir.is_dir() or any(session_dir.iterdir())):
@@ -745,7 +747,9 @@ def serve(
             raise
         sock.close()
         fail("the live driver (bastion.live.driver) is not in this build")
-    driver = LiveDriver(sc, session_dir=session_dir,
+    from bastion.assess.identify import IdentModel
+
+    driver = LiveDriver(sc, session_dir=session_dir, ident=IdentModel.from_scenario(planned),
                         weapons_control=weapons_control)  # type: ignore[arg-type]
     # uvicorn turns SIGTERM into a graceful shutdown, then raises it again: this handler
     # (restored by uvicorn) makes that a clean exit instead of death by signal

@@ -39,6 +39,10 @@ def recorded_khmeimim() -> Recorded:
     from bastion.scenario import load_scenario
     from bastion.sim.engine import simulate
 
+    # birds fly straight (no weave) and identification leaves out the manoeuvre evidence:
+    # the live tracker, fed a scan whole when it completes, ends a few metres and cm/s from
+    # the simulator's on a turning object, and a heading rate (a difference of velocities)
+    # carries that into P(hostile) enough to move a marginal proposal by an epoch
     sc = with_overrides(load_scenario("khmeimim-2018"), {"doctrine.human_in_loop": False,
                                                          "wind.speed_sigma_mps": 0.0})
     # Replication 0: the simulator tracks replication r in a slot offset by r × ~1,000 km

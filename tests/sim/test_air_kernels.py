@@ -103,7 +103,7 @@ class RefAir(AirState):
             self.airborne[:nd] & (t1_s - self.t_start_s[:nd] > self.endurance_s) & sel[:nd])
         for k in out:
             ended.append((int(k), self._end(int(k), Fate.OUT_OF_FUEL, t1_s), t1_s))
-        self._birds_turn(sel)
+        self._birds_turn(sel, t0_s, t1_s)
         return ended
 
     def _time_to_event(self, d):
@@ -146,10 +146,17 @@ class RefAir(AirState):
         self.pos[k, 2] = 0.0
         return self._end(k, Fate.ATTACKED, t_s)
 
-    def _birds_turn(self, sel):
+    def _birds_turn(self, sel, t0, t1):
         b = np.flatnonzero(self.kind == Kind.BIRD)
         if b.size == 0:
             return
+        # the weave: heading turned by A/ω·(cos(ωt0 + φ) − cos(ωt1 + φ)), clockwise
+        a, w, ph = self.bird_weave.T
+        d = np.where((a > 0) & sel[b], a / w * (np.cos(w * t0 + ph) - np.cos(w * t1 + ph)), 0.0)
+        vx, vy = self.vel[b, 0].copy(), self.vel[b, 1].copy()
+        weave = (a > 0) & sel[b]
+        self.vel[b[weave], 0] = (np.cos(d) * vx + np.sin(d) * vy)[weave]
+        self.vel[b[weave], 1] = (np.cos(d) * vy - np.sin(d) * vx)[weave]
         rel = self.pos[b, :2] - self.bird_centre[:, :2]
         out = (np.einsum("ij,ij->i", rel, rel) > self.bird_radius_m**2) & sel[b]
         outward = np.einsum("ij,ij->i", rel, self.vel[b, :2]) > 0

@@ -1,6 +1,7 @@
 """Identification: P(hostile drone / bird / own aircraft) per track.
 
     log P(c | track) = log prior_c + log Σ_{p ∈ c} w_p · N(speed; μ_p, s_p) · N(alt; h_p, a_p)
+                                                  · HN(ω̂; √(ω_p² + ω_n²))^β
                        + evidence_c + silence_c                       (then normalised)
 
 * **Profiles** (``IdentModel.from_scenario``): one per raid airframe (its cruise speed,
@@ -14,6 +15,13 @@
 * **Evidence** is the sum of log-likelihoods the tracker accumulated from the reports
   associated with the track: RF emitter, IFF reply, EO/IR class report (each sensor's
   stated confusion row) and the radar's measured RCS (``rcs_loglik``).
+* **Manoeuvre** (``manoeuvre_update``, kept per track by ``respond.memory.ManoeuvreMemory``):
+  ω̂ is the track's running RMS heading rate (its filtered velocity's heading change over
+  ~10 s baselines, averaged over ``manoeuvre_time_s``), ω_n the
+  RMS the filter's own velocity noise would give a straight flyer; each profile has an RMS
+  heading rate ω_p (birds weave, fixed-wing drones fly straight legs, multirotors turn on
+  the spot), and HN(x; s) = √(2/π)/s · exp(−x²/2s²) is the half-normal density, weighted
+  by β = ``manoeuvre_weight``. A noisy track (ω_n ≫ ω_p) gets no evidence either way.
 * **IFF silence** (``iff_silence``): a track inside IFF cover that never replied is less
   likely an own aircraft: P(no reply in n interrogations | own) = (1 − q) + q (1 − r)^n with
   q the doctrine's belief that transponders are on and r the reply probability.
@@ -39,8 +47,9 @@ from bastion.scenario.schema import (
     Scenario,
 )
 
-__all__ = ["DEFAULT_PROFILES", "UNKNOWN_FAST", "IFFCover", "IdentModel", "best_p_hostile",
-           "classify", "iff_silence", "rcs_loglik", "threshold_warnings"]
+__all__ = ["DEFAULT_PROFILES", "DEFAULT_TURN_RPS", "TURN_BASELINE_S", "UNKNOWN_FAST",
+           "IFFCover", "IdentModel", "best_p_hostile", "classify", "iff_silence",
+           "manoeuvre_update", "rcs_loglik", "threshold_warnings"]
 
 _CLS = {"hostile_drone": 0, "bird": 1, "own_aircraft": 2}
 _EULER_GAMMA = 0.5772156649015329  # E[ln E] = −γ for E ~ Exp(1) (Swerling-1 fluctuation)
@@ -72,6 +81,20 @@ UNKNOWN_FAST = ClassProfile(class_name="hostile_drone", name="unknown large fast
                             speed_mps=120.0, speed_sigma_mps=60.0, altitude_m=1500.0,
                             altitude_sigma_m=1500.0, rcs_m2=2.0, rcs_log_sigma=1.5)
 _UNKNOWN_SHARE = 0.2
+# ASSUMED RMS heading rates (rad/s) of a profile that states none: a fixed-wing drone flies
+# straight legs between waypoints (a 60° turn every few km: ~0.01 rad/s over a minute), an
+# own aircraft flies its departure or approach; a multirotor turns on the spot at its
+# waypoints and over its aim; birds weave (their derived profile takes the scenario's weave).
+DEFAULT_TURN_RPS = {"hostile_drone": 0.02, "bird": 0.1, "own_aircraft": 0.02}
+_MULTIROTOR_TURN_RPS = 0.04
+_MIN_TURN_RPS = 0.005  # ASSUMED floor: wind gusts and autopilot hunting
+# ASSUMED: below this horizontal speed a heading means nothing (hover, climb-out)
+_TURN_MIN_SPEED_MPS = 3.0
+# ASSUMED: the heading rate is measured over this baseline, not epoch to epoch: five 2 s
+# scans, long enough that the filter's errors at its two ends are nearly independent (so
+# ω_n² = 2σ_θ²/Δt² holds, and which epoch a late report is folded at hardly matters), short
+# against a bird's ~40 s weave (whose rate it averages by sinc(πW/T): 0.9 at W = 10 s)
+TURN_BASELINE_S = 10.0
 _RCS_LOG_SIGMA = 0.7  # ASSUMED: aspect and airframe spread of ln RCS (×2 either way)
 _MIN_SPEED_SD, _MIN_ALT_SD = 2.0, 30.0  # ASSUMED floors: wind gusts, barometric error
 
@@ -89,11 +112,15 @@ class IdentModel:
     names: tuple[str, ...] = ()
     rcs_weight: float = 0.1
     p_transponder_belief: float = 0.99
+    turn: NDArray[np.float64] | None = None  # (P,) RMS heading rate (rad/s)
+    manoeuvre_weight: float = 1.0
+    manoeuvre_time_s: float = 30.0
 
     @staticmethod
     def from_profiles(profiles: list[ClassProfile] | tuple[ClassProfile, ...],
                       prior: NDArray[np.float64], rcs_weight: float = 0.1,
-                      p_transponder_belief: float = 0.99) -> IdentModel:
+                      p_transponder_belief: float = 0.99, manoeuvre_weight: float = 1.0,
+                      manoeuvre_time_s: float = 30.0) -> IdentModel:
         cls = np.array([_CLS[p.class_name] for p in profiles], np.int64)
         if set(cls.tolist()) != set(range(K)):
             raise ValueError("identification needs at least one profile of every class")
@@ -104,12 +131,19 @@ class IdentModel:
             np.array([[p.speed_mps, p.speed_sigma_mps] for p in profiles], float),
             np.array([[p.altitude_m, p.altitude_sigma_m] for p in profiles], float),
             np.array([[math.log(p.rcs_m2), p.rcs_log_sigma] for p in profiles], float),
-            tuple(p.name for p in profiles), float(rcs_weight), float(p_transponder_belief))
+            tuple(p.name for p in profiles), float(rcs_weight), float(p_transponder_belief),
+            np.array([p.turn_rate_rps if p.turn_rate_rps is not None
+                      else DEFAULT_TURN_RPS[p.class_name] for p in profiles], float),
+            float(manoeuvre_weight), float(manoeuvre_time_s))
 
     @staticmethod
     def default() -> IdentModel:
-        """Generic profiles and equal priors (a stage with no scenario, e.g. a test stand)."""
-        return IdentModel.from_profiles(DEFAULT_PROFILES, np.full(K, 1.0 / K))
+        """Generic profiles and equal priors (a stage with no scenario, e.g. a test stand or
+        the live driver, which builds its stage without the scenario's identification), and
+        no manoeuvre evidence: it is a scenario's choice (``identification``), so a stage
+        that does not read one decides as it did before manoeuvre evidence existed."""
+        return IdentModel.from_profiles(DEFAULT_PROFILES, np.full(K, 1.0 / K),
+                                        manoeuvre_weight=0.0)
 
     @staticmethod
     def from_scenario(sc: Scenario) -> IdentModel:
@@ -123,7 +157,8 @@ class IdentModel:
         prior = (np.array([idf.priors[c] for c in _CLS]) if idf.priors is not None
                  else derived_prior(sc, idf))
         return IdentModel.from_profiles(profiles, prior, idf.rcs_evidence_weight,
-                                        idf.p_transponder_belief)
+                                        idf.p_transponder_belief, idf.manoeuvre_weight,
+                                        idf.manoeuvre_time_s)
 
 
 def derived_prior(sc: Scenario, idf: Identification) -> NDArray[np.float64]:
@@ -152,7 +187,8 @@ def derived_profiles(sc: Scenario) -> list[ClassProfile]:
             class_name="hostile_drone", name=name, weight=float(count), speed_mps=v,
             speed_sigma_mps=max(sd, _MIN_SPEED_SD), altitude_m=af.altitude_m,
             altitude_sigma_m=max(idf.altitude_spread * af.altitude_m, _MIN_ALT_SD),
-            rcs_m2=af.rcs_m2, rcs_log_sigma=_RCS_LOG_SIGMA))
+            rcs_m2=af.rcs_m2, rcs_log_sigma=_RCS_LOG_SIGMA,
+            turn_rate_rps=_MULTIROTOR_TURN_RPS if af.kind == "multirotor" else None))
     if per_af:
         w = _UNKNOWN_SHARE / (1.0 - _UNKNOWN_SHARE) * sum(per_af.values())
         out.append(UNKNOWN_FAST.model_copy(update={"weight": w}))
@@ -163,7 +199,11 @@ def derived_profiles(sc: Scenario) -> list[ClassProfile]:
             speed_sigma_mps=max(_BIRD_SPEED_SPREAD * b.speed_mps, _MIN_SPEED_SD),
             altitude_m=b.altitude_m,
             altitude_sigma_m=max(_BIRD_ALT_SPREAD * b.altitude_m, _MIN_ALT_SD),
-            rcs_m2=b.rcs_m2, rcs_log_sigma=_RCS_LOG_SIGMA))
+            rcs_m2=b.rcs_m2, rcs_log_sigma=_RCS_LOG_SIGMA,
+            # the weave A·sin(ωt + φ) has RMS A/√2, averaged over the baseline W by
+            # |sinc(πW/T)| (T the weave's period)
+            turn_rate_rps=max(math.radians(b.turn_rate_dps) / math.sqrt(2.0) * abs(
+                np.sinc(TURN_BASELINE_S / b.turn_period_s)), _MIN_TURN_RPS)))
     for a in sc.own_aircraft:
         out.append(ClassProfile(
             class_name="own_aircraft", name=a.name, weight=float(max(a.count, 1)),
@@ -182,11 +222,15 @@ _DEFAULT = IdentModel.default()
 def classify(velocity: NDArray[np.float64], covariance: NDArray[np.float64],
              evidence: NDArray[np.float64], *, model: IdentModel | None = None,
              altitude_m: NDArray[np.float64] | None = None,
-             silence: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+             silence: NDArray[np.float64] | None = None,
+             turn_rps: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
+             ) -> NDArray[np.float64]:
     """(n, K) class posteriors from velocity (n, 3), covariance (n, 6, 6), evidence (n, K).
 
     ``altitude_m`` (n,): the tracks' heights (None: altitude not used); ``silence`` (n, K):
-    IFF-silence log-likelihoods (``iff_silence``) added to the evidence.
+    IFF-silence log-likelihoods (``iff_silence``) added to the evidence; ``turn_rps``: the
+    tracks' RMS heading rate ω̂ and its noise RMS ω_n (n,) each (``manoeuvre_update``; nan
+    where a track has none yet; None: manoeuvre not used).
     """
     n = velocity.shape[0]
     if n == 0:
@@ -195,14 +239,21 @@ def classify(velocity: NDArray[np.float64], covariance: NDArray[np.float64],
     ev = evidence if silence is None else evidence + silence
     use_alt = altitude_m is not None
     alt = np.ascontiguousarray(altitude_m, float) if use_alt else np.zeros(n)
+    use_turn = turn_rps is not None and m.turn is not None and m.manoeuvre_weight > 0.0
+    if use_turn:
+        om = np.ascontiguousarray(turn_rps[0], float)  # type: ignore[index]
+        om_n = np.ascontiguousarray(turn_rps[1], float)  # type: ignore[index]
+    else:
+        om = om_n = np.zeros(n)
+    turn = m.turn if m.turn is not None else np.zeros(m.cls.shape[0])
     return _classify_kernel(np.ascontiguousarray(velocity), covariance, alt, use_alt,
                             np.ascontiguousarray(ev, float), np.log(m.prior), m.cls, m.log_w,
-                            m.speed, m.alt, K)
+                            m.speed, m.alt, K, use_turn, om, om_n, turn, m.manoeuvre_weight)
 
 
 @nb.njit(cache=True, error_model="numpy")
 def _classify_kernel(vel, cov, alt, use_alt, ev, log_prior, cls, log_w, speed, altp,
-                     k_):  # pragma: no cover - compiled
+                     k_, use_turn, om, om_n, turn, beta):  # pragma: no cover - compiled
     n = vel.shape[0]
     npr = cls.shape[0]
     out = np.empty((n, k_))
@@ -220,6 +271,11 @@ def _classify_kernel(vel, cov, alt, use_alt, ev, log_prior, cls, log_w, speed, a
                 a = math.sqrt(altp[p, 1] * altp[p, 1] + var_z)
                 za = (alt[i] - altp[p, 0]) / a
                 t += -0.5 * za * za - math.log(a)
+            if use_turn and om[i] == om[i]:
+                # half-normal in the RMS heading rate (the constant √(2/π) cancels)
+                st = math.sqrt(turn[p] * turn[p] + om_n[i] * om_n[i])
+                zt = om[i] / st
+                t += beta * (-0.5 * zt * zt - math.log(st))
             term[p] = t
         # per class: log Σ over its profiles (log-sum-exp about the largest)
         for c in range(k_):
@@ -266,6 +322,39 @@ def rcs_loglik(model: IdentModel, rcs_measured_m2: NDArray[np.float64],
         out[:, c] = term[:, model.cls == c].max(axis=1)
     out -= out.max(axis=1, keepdims=True)  # only the differences between classes matter
     return model.rcs_weight * out
+
+
+def manoeuvre_update(vel_prev: NDArray[np.float64], dt_s: NDArray[np.float64],
+                     m2: NDArray[np.float64], n2: NDArray[np.float64],
+                     vel: NDArray[np.float64], cov: NDArray[np.float64], time_s: float,
+                     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+    """One epoch of the tracks' running mean squared heading rate and its noise.
+
+    ``vel_prev`` (n, 2) the horizontal velocity at the track's last epoch, ``dt_s`` (n,) the
+    time since (nan: none), ``m2``/``n2`` (n,) the running means (nan: none yet), ``vel``
+    (n, ≥2) and ``cov`` (n, 6, 6) now. ω = |Δheading|/Δt; the noise a straight flyer's
+    filtered heading would show is ω_n² = 2·σ_θ²/Δt² with σ_θ² = (P_vx + P_vy)/2 / |v|²
+    (independent errors at the two ends: Δt is a baseline of ~10 s, not one epoch). Both are
+    averaged with weight 1 − exp(−Δt/τ). Rows slower than 3 m/s at either end are not
+    updated (a hovering multirotor has no heading). Returns (m2, n2, updated).
+    """
+    vx, vy = vel[:, 0], vel[:, 1]
+    sp2 = vx * vx + vy * vy
+    px, py = vel_prev[:, 0], vel_prev[:, 1]
+    pp2 = px * px + py * py
+    lo = _TURN_MIN_SPEED_MPS**2
+    ok = np.isfinite(dt_s) & (dt_s > 0) & (sp2 >= lo) & (pp2 >= lo)
+    dt = np.where(ok, dt_s, 1.0)
+    # the signed angle between the two headings, via atan2(cross, dot): no wrap-around
+    dth = np.arctan2(px * vy - py * vx, px * vx + py * vy)
+    w2 = (dth / dt) ** 2
+    var_th = 0.5 * (cov[:, 3, 3] + cov[:, 4, 4]) / np.maximum(sp2, lo)
+    nn2 = 2.0 * var_th / dt**2
+    alpha = 1.0 - np.exp(-dt / time_s)
+    first = np.isnan(m2)
+    new_m2 = np.where(first, w2, m2 + alpha * (w2 - m2))
+    new_n2 = np.where(first, nn2, n2 + alpha * (nn2 - n2))
+    return np.where(ok, new_m2, m2), np.where(ok, new_n2, n2), ok
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from bastion._version import __version__
+from bastion.assess.identify import IdentModel, IFFCover
 from bastion.core.detections import Detections, K
 from bastion.core.events import SCHEMA_VERSION, EventLog
 from bastion.live.operator import HumanOperator
@@ -174,7 +175,11 @@ class LiveDriver:
                  clock: Callable[[], float] = time.time, epoch_utc: float | None = None,
                  reorder_wait_s: float = 1.0, weapons_control: WeaponsControl = "tight",
                  tasker: Tasker | None = None, assessment: Assessment | None = None,
-                 max_held: int = 100_000, track_id_base: int | None = None) -> None:
+                 max_held: int = 100_000, track_id_base: int | None = None,
+                 ident: IdentModel | None = None) -> None:
+        """``ident``: the identification model (default: the scenario's, as the simulator
+        builds it; ``bastion serve`` passes the one of the scenario *with* its raids, whose
+        object mix sets the priors, since the live scenario has its raids dropped)."""
         if weapons_control not in ("hold", "tight", "free"):
             raise ValueError(f"weapons_control {weapons_control!r}: hold, tight or free")
         if not (math.isfinite(reorder_wait_s) and reorder_wait_s >= 0):
@@ -210,7 +215,10 @@ class LiveDriver:
         self.log = EventLog(0)
         self.doctrine = self._doctrine(weapons_control)
         self.weapons_control: WeaponsControl = weapons_control
-        self.stage = DecisionStage(self.doctrine, self.eff, self.assets, self.nfz, turrets, 1)
+        # the simulator's identification: the scenario's class profiles, priors and IFF cover
+        self.ident = ident or IdentModel.from_scenario(sc)
+        self.stage = DecisionStage(self.doctrine, self.eff, self.assets, self.nfz, turrets, 1,
+                                   self.ident, IFFCover.from_scenario(sc, frame))
         base = (int(self.epoch_utc) << 20) if track_id_base is None else track_id_base
         self.tracker = Tracker(id_base=base)  # ids unique across restarts, < 2**53 for JSON
         self.operator = HumanOperator(automatic=weapons_control == "free")

@@ -160,8 +160,10 @@ def _draw_layers(ax: Any, site: SiteCoverage) -> list[Any]:
         if j.ground_radius_m > 0:
             ax.add_patch(Circle(_km(j.xy_m), j.ground_radius_m / 1000.0, fill=False, ec=colour,
                                 lw=1.2, ls="--", zorder=4))
-        what = "spoof capture" if j.mode == "spoof" else "GNSS denial"
-        label = (f"{what} footprint ({j.receiver} receiver)" if j.ground_radius_m > 0
+        link = j.receiver.endswith("control link")
+        what = "spoof capture" if j.mode == "spoof" else "link denial" if link else "GNSS denial"
+        label = (f"{what} footprint ({j.receiver}{'' if link else ' receiver'})"
+                 if j.ground_radius_m > 0
                  else f"{j.mode}: no footprint ({j.note or 'out of reach'})")
         if label not in seen:
             seen.add(label)

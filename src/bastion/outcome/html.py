@@ -220,8 +220,10 @@ def _coverage(cov: Coverage) -> str:
            "of the combined map. Radars are assumed to see the drone's radial speed above "
            "their MTI notch (true of a drone flying at the site). Outlines: weapon engagement "
            "envelopes (slant range and ceiling only — a shot also needs a good enough track) "
-           "and jamming / spoofing footprints for the named airframe's GNSS receiver at its "
-           "median J/S threshold. Hatched: cells inside a radar's maximum range where no "
+           "and jamming / spoofing footprints for the named airframe's GNSS receiver (or, for "
+           "an RF-linked raid, its control link against the pilot's uplink from the launch "
+           "point) at its median J/S threshold, drawn only where the jammer's bands cover "
+           "that frequency. Hatched: cells inside a radar's maximum range where no "
            f"radar of the site can see the drone (radar horizon over a 4/3 earth, or masked "
            f"sectors); the terrain is otherwise flat.{rf} The same maps are in "
            "<code>coverage.geojson</code>.</p>"]

@@ -8,7 +8,8 @@ a group's decision is the same whether it is decided alone or among 64 others
 
 One epoch, in order:
 
-1. identification (``assess.classify``) and threat ranking of the rows anything reads;
+1. identification (``assess.classify``, with each track's running heading rate from
+   ``ManoeuvreMemory``) and threat ranking of the rows anything reads;
 2. EO/IR cues: per free turret and group, the most valuable uncertain track in range;
 3. jammers: on while a candidate is inside their activation range (and ``JAMMER_HOLD_S``
    after), switched in the effector status;
@@ -37,7 +38,7 @@ from bastion.assess.identify import IFFCover, iff_silence
 from bastion.assess.threat import Threats
 from bastion.core.detections import K
 from bastion.respond.effectors import EffectorState, EffectorStatus
-from bastion.respond.memory import TrackMemory
+from bastion.respond.memory import ManoeuvreMemory, TrackMemory
 from bastion.respond.planner import (
     JAMMER_HOLD_S,
     Proposal,
@@ -125,6 +126,7 @@ class DecisionStage:
         self.threat = TrackMemory(0, np.bool_)  # a candidate at the last epoch
         self.iff_since = TrackMemory(np.nan, np.float64)  # when it entered IFF cover
         self.iff_which = TrackMemory(-1, np.int64)  # the interrogator covering it
+        self.manoeuvre = ManoeuvreMemory(self.ident.manoeuvre_time_s)  # heading-rate evidence
         self.last_need_s = np.full((n_groups, len(effectors.names)), -np.inf)
         self.next_decision_s = np.zeros(n_groups)
 
@@ -155,8 +157,11 @@ class DecisionStage:
             sw = self._switch_jammers(t_s, stepping, np.zeros(0, np.int64), np.zeros((0, 3)),
                                       status)
             return Decision(np.zeros((0, K)), np.zeros(0, bool), None, sw)
+        # manoeuvre: the groups deciding now fold this epoch into their tracks' heading rate
+        turn = (self.manoeuvre.observe(t_s, ids, x[:, 3:], P, stepping[group])
+                if self.ident.manoeuvre_weight > 0.0 else None)
         pc = classify(x[:, 3:], P, evidence, model=self.ident, altitude_m=x[:, 2],
-                      silence=self._silence(t_s, ids, x, evidence))
+                      silence=self._silence(t_s, ids, x, evidence), turn_rps=turn)
         cue_rows = [(i, _cue_rows(pc, free & stepping, group, x, tr.pos, float(tr.range_m)))
                     for i, (tr, free) in enumerate(zip(self.turrets, turret_free, strict=True))
                     if (free & stepping).any()]

@@ -13,7 +13,9 @@ import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["TrackMemory"]
+from bastion.assess.identify import TURN_BASELINE_S, manoeuvre_update
+
+__all__ = ["ManoeuvreMemory", "TrackMemory"]
 
 
 class TrackMemory:
@@ -64,3 +66,38 @@ def lookup(a, ids, fill):  # pragma: no cover - compiled
         k = ids[i]
         out[i] = a[k] if 0 <= k < n else fill
     return out
+
+
+class ManoeuvreMemory:
+    """Per track id: the velocity and time at the start of its current baseline and the
+    running means of ``manoeuvre_update``; ``observe`` returns the (ω̂, ω_n) ``classify``
+    takes. A baseline closes at the first epoch ``baseline_s`` or more after it opened."""
+
+    def __init__(self, time_s: float, baseline_s: float = TURN_BASELINE_S) -> None:
+        self.time_s, self.baseline_s = time_s, baseline_s
+        self.vx, self.vy, self.t = (TrackMemory(np.nan, np.float64) for _ in range(3))
+        self.m2, self.n2 = TrackMemory(np.nan, np.float64), TrackMemory(np.nan, np.float64)
+
+    def observe(self, t_s: float, ids: NDArray[np.int64], vel: NDArray[np.float64],
+                cov: NDArray[np.float64], update: NDArray[np.bool_]
+                ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Close the baselines due among the rows in ``update`` (n,), open new ones (and a
+        first one for new tracks), and return ω̂, ω_n (n,)."""
+        m2, n2 = self.m2.get(ids), self.n2.get(ids)
+        u = np.flatnonzero(update)
+        if u.size:
+            iu = ids[u]
+            t0 = self.t.get(iu)
+            due = np.isnan(t0) | (t_s - t0 >= self.baseline_s - 1e-9)
+            u, iu, t0 = u[due], iu[due], t0[due]
+        if u.size:
+            prev = np.stack([self.vx.get(iu), self.vy.get(iu)], axis=1)
+            m2u, n2u, _ = manoeuvre_update(np.nan_to_num(prev), t_s - t0, m2[u], n2[u],
+                                           vel[u], cov[u], self.time_s)
+            m2[u], n2[u] = m2u, n2u
+            self.m2.set(iu, m2u)
+            self.n2.set(iu, n2u)
+            self.vx.set(iu, vel[u, 0])
+            self.vy.set(iu, vel[u, 1])
+            self.t.set(iu, np.full(u.size, t_s))
+        return np.sqrt(m2), np.sqrt(n2)

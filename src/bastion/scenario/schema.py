@@ -733,6 +733,15 @@ class Bird(_Model):
     speed_mps: _between(0.0, 100.0, open_lo=True) = 12.0
     rcs_m2: Rcs = 0.01
     altitude_m: _between(0.0, 10_000.0, open_lo=True) = 150.0
+    # ASSUMED: local birds (gulls, corvids, raptors) weave and circle rather than fly
+    # straight: radar ornithology tells them from aircraft by their tortuous tracks (Bruderer
+    # 1997, "The study of bird migration by radar", Naturwissenschaften 84); no single figure,
+    # ±8°/s over ~40 s taken (migrants on passage fly straighter: set 0 for them)
+    turn_rate_dps: _between(0.0, 90.0) = Field(
+        8.0, description="amplitude of the weave: heading rate A·sin(2πt/T + φ), deg/s "
+        "(0: straight lines)")
+    turn_period_s: _between(1.0, 3_600.0) = Field(
+        40.0, description="mean period T of the weave (each bird ±25 %), s")
 
 
 class Intruders(_Model):
@@ -812,6 +821,9 @@ class ClassProfile(_Model):
     rcs_m2: Rcs = 0.03
     rcs_log_sigma: _between(0.0, 10.0, open_lo=True) = Field(
         0.7, description="spread of natural-log RCS between objects and aspects")
+    turn_rate_rps: _between(0.0, 10.0, open_lo=True) | None = Field(
+        None, description="RMS heading rate of its flight, rad/s (manoeuvre evidence); "
+        "None: the class's default (identify.DEFAULT_TURN_RPS)")
 
 
 class Identification(_Model):
@@ -843,6 +855,13 @@ class Identification(_Model):
     p_transponder_belief: Prob = Field(
         0.99, description="believed P(an own aircraft's transponder is on): silence in IFF "
         "cover is evidence against own aircraft, at most log(1 − this)")
+    # ASSUMED: the heading rate of a track, averaged over ~30 s, is one piece of evidence
+    # (not one per epoch: successive epochs see the same manoeuvre), weighted as one
+    manoeuvre_weight: _between(0.0, 10.0) = Field(
+        1.0, description="weight of the manoeuvre (heading-rate) log-likelihood; 0: unused")
+    manoeuvre_time_s: _between(1.0, 3_600.0) = Field(
+        30.0, description="time constant of the track's running mean of its squared "
+        "heading rate, s")
 
     @model_validator(mode="after")
     def _priors(self) -> Identification:

@@ -19,13 +19,18 @@ with the simulator's own model functions for a target at the chosen altitude:
   ``max_altitude_m`` (the feasibility test of ``respond/kinetic.py`` without the track-quality
   and time-of-flight terms, which depend on a track, not on a place).
 - **Jamming / spoofing footprints**: J/S from the link budget of ``respond/jamming.py`` at the
-  drone's receiver above its median threshold (spoofers: above the capture margin).
+  drone's receiver above its median threshold (spoofers: above the capture margin), only
+  for the receivers a jammer's bands cover: a GNSS airframe whose navigation frequency lies
+  in a band, an RF-linked one (jam mode) whose control-link frequency does. A link's J/S
+  sets the jammer against the pilot's uplink from the raid's launch point, so its footprint
+  is not a circle; its radius is where the J/S crosses the threshold on the way in from the
+  launch point, d = R·k/(1 + k), k = 10^((EIRP_j − EIRP_c − thr)/20), R the launch distance.
 - **Blind sectors**: cells inside a radar's max range where it cannot see the target at this
   altitude because of the radar horizon (earth curvature and antenna height) or a mask.
 
 Defaults are the hardest case of the scenario's raids: the lowest cruise altitude and the
 smallest RCS among the raids' airframes, RF detection only if every raid airframe emits, and
-for each jammer the GNSS airframe whose receiver it denies over the smallest distance.
+for each jammer the receiver (GNSS or control link) it denies over the smallest distance.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bastion._version import __version__
-from bastion.respond.jamming import js_db
+from bastion.respond.jamming import js_db, link_js_db
 from bastion.respond.jamming import radius_m as jam_radius_m
 from bastion.scenario.geo import Frame, radar_horizon_m
 from bastion.scenario.schema import (
@@ -88,6 +93,8 @@ class Target:
     airframes: tuple[str, ...]  # the raid airframes it stands for
     receivers: tuple[tuple[str, Airframe], ...]  # the GNSS airframes among them
     why: str  # how altitude and RCS were chosen
+    # the RF-linked raids: airframe name, airframe, ENU xy of the pilot (launch point)
+    links: tuple[tuple[str, Airframe, tuple[float, float]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -216,7 +223,8 @@ class Coverage:
                         description=f"{e.name} ({e.kind}) engagement envelope")
             for j in s.footprints:
                 if j.ground_radius_m > 0:
-                    what = "spoof capture" if j.mode == "spoof" else "GNSS denial"
+                    what = ("spoof capture" if j.mode == "spoof" else "link denial"
+                            if j.receiver.endswith("control link") else "GNSS denial")
                     add(_multipolygon(frame, [[_circle(j.xy_m, j.ground_radius_m)]]),
                         site=s.name, layer=f"{j.mode}_footprint", effector=j.name,
                         mode=j.mode, receiver_airframe=j.receiver,
@@ -248,9 +256,13 @@ def design_target(sc: Scenario, altitude_m: float | None = None,
                           f"{alt:g} m (lowest of the raids' airframes)")
            + ", RCS " + (f"{rcs:g} m² (given)" if rcs_m2 is not None else
                          f"{rcs:g} m² (smallest of the raids' airframes)"))
+    frame = Frame(sc.origin)
+    links = tuple((r.airframe, sc.airframes[r.airframe],
+                   tuple(float(v) for v in frame.point(r.launch)[:2]))
+                  for r in sc.raids if sc.airframes[r.airframe].navigation == "rf_link")
     return Target(alt, rcs, all(a.emits_rf for a in afs), tuple(names),
                   tuple((n, a) for n, a in zip(names, afs, strict=True)
-                        if a.navigation == "gnss"), why)
+                        if a.navigation == "gnss"), why, links)
 
 
 # ----------------------------------------------------------------------------- the maps
@@ -296,9 +308,8 @@ def _reach_m(sc: Scenario, item: Any, pos: NDArray[np.float64], t: Target) -> fl
     if isinstance(item, EOIR):
         return eoir_range_m(item, sc.night)
     if isinstance(item, Jammer):
-        if not t.receivers:
-            return 0.0
-        return min(_MAX_JAM_REACH_M, max(_jam_radius(item, a) for _, a in t.receivers))
+        radii = [r for _, r in _denials(item, (float(pos[0]), float(pos[1])), t)]
+        return min(_MAX_JAM_REACH_M, max(radii)) if radii else 0.0
     if item.kind in ("gun", "missile"):
         return item.max_range_m
     return 0.0  # IFF, perimeter: not mapped
@@ -311,6 +322,32 @@ def _jam_threshold(jam: Jammer, af: Airframe) -> float:
 def _jam_radius(jam: Jammer, af: Airframe) -> float:
     return jam_radius_m(jam.eirp_dbw, jam.frequency_mhz, af.antenna_gain_to_jammer_dbi,
                         af.gnss_signal_dbw, _jam_threshold(jam, af))
+
+
+def _covered(jam: Jammer, f_mhz: float) -> bool:
+    return any(b.covers(f_mhz) for b in jam.radiated_bands())
+
+
+def _link_k(jam: Jammer, af: Airframe) -> float:
+    """d_jammer / d_pilot at which a link's J/S equals its threshold (free space, one f)."""
+    return float(10 ** ((jam.eirp_dbw - af.control_eirp_dbw - af.link_js_threshold_db) / 20))
+
+
+def _denials(jam: Jammer, xy: tuple[float, float], t: Target
+             ) -> list[tuple[tuple[str, str, Airframe, tuple[float, float] | None], float]]:
+    """The receivers this jammer's bands cover, each with its denial (slant) radius:
+    ((kind, airframe name, airframe, pilot xy or None), radius)."""
+    out: list[tuple[tuple[str, str, Airframe, tuple[float, float] | None], float]] = []
+    for name, af in t.receivers:
+        if _covered(jam, af.gnss_frequency_mhz):
+            out.append((("gnss", name, af, None), _jam_radius(jam, af)))
+    if jam.mode == "jam":  # a spoofer imitates GNSS only
+        for name, af, pilot in t.links:
+            if _covered(jam, af.control_link_mhz):
+                k = _link_k(jam, af)
+                r_launch = math.hypot(pilot[0] - xy[0], pilot[1] - xy[1])
+                out.append((("link", name, af, pilot), r_launch * k / (1.0 + k)))
+    return out
 
 
 def _ground_radius(slant_m: float, dz_m: float) -> float:
@@ -391,7 +428,7 @@ def _site(sc: Scenario, name: str, frame: Frame, t: Target, resolution_m: float 
                     + rel[..., 2] * rel[..., 2])
         dz = t.altitude_m - float(p[2])
         if isinstance(e, Jammer):
-            footprints.append(_footprint(e, xy, float(p[2]), d, dz, t))
+            footprints.append(_footprint(e, xy, float(p[2]), d, dz, t, cells))
             continue
         ok_alt = t.altitude_m <= e.max_altitude_m
         inside = (d >= e.min_range_m) & (d <= e.max_range_m) & ok_alt
@@ -408,20 +445,35 @@ def _site(sc: Scenario, name: str, frame: Frame, t: Target, resolution_m: float 
 
 
 def _footprint(jam: Jammer, xy: tuple[float, float], h: float, d: NDArray[np.float64],
-               dz: float, t: Target) -> Footprint:
-    if not t.receivers:
+               dz: float, t: Target, cells: NDArray[np.float64]) -> Footprint:
+    denials = _denials(jam, xy, t)
+    if not denials:
+        bands = ", ".join(f"{b.low_mhz:g}-{b.high_mhz:g}" for b in jam.radiated_bands())
+        what = ("no raid airframe navigates by GNSS" if not (t.receivers or t.links) else
+                f"its bands ({bands} MHz) miss the raid's GNSS and control-link frequencies"
+                if jam.mode == "jam" else
+                f"its bands ({bands} MHz) miss the raid's GNSS frequencies")
         return Footprint(jam.name, jam.mode, xy, h, np.zeros(d.shape, bool), 0.0, "",
-                         _jam_threshold(jam, Airframe()),
-                         note="no raid airframe navigates by GNSS: nothing to deny")
+                         _jam_threshold(jam, Airframe()), note=f"{what}: nothing to deny")
     # the receiver this jammer denies over the shortest distance: the hardest case
-    rx_name, af = min(t.receivers, key=lambda na: _jam_radius(jam, na[1]))
+    (kind, rx_name, af, pilot), radius = min(denials, key=lambda dr: dr[1])
+    if kind == "link":
+        assert pilot is not None
+        thr = af.link_js_threshold_db
+        d_c = np.hypot(cells[..., 0] - pilot[0], cells[..., 1] - pilot[1])
+        js = link_js_db(jam.eirp_dbw, af.control_link_mhz, d,
+                        np.full(d.shape, af.control_eirp_dbw), d_c)
+        return Footprint(jam.name, jam.mode, xy, h, js > thr, _ground_radius(radius, dz),
+                         f"{rx_name} control link", thr,
+                         note="the link's J/S against the pilot's uplink from the launch "
+                              "point: radius on the way in from there")
     thr = _jam_threshold(jam, af)
     js = js_db(jam.eirp_dbw, jam.frequency_mhz, d, np.full(d.shape, af.antenna_gain_to_jammer_dbi),
                np.full(d.shape, af.gnss_signal_dbw))
     # the simulator's tests: jam where J/S > threshold, spoof where J/S ≥ capture margin
     inside = js >= thr if jam.mode == "spoof" else js > thr
     return Footprint(jam.name, jam.mode, xy, h, inside,
-                     _ground_radius(_jam_radius(jam, af), dz), rx_name, thr)
+                     _ground_radius(radius, dz), rx_name, thr)
 
 
 # ----------------------------------------------------------------------------- GeoJSON

@@ -139,6 +139,9 @@ class AirState:
     # --- bird rows: wander about a centre ------------------------------------------------
     bird_centre: F64 = field(default_factory=lambda: np.zeros((0, 3)))
     bird_radius_m: F64 = field(default_factory=lambda: np.zeros(0))
+    # (nb, 3) heading-rate amplitude (rad/s), angular frequency (rad/s), phase (rad):
+    # rate A·sin(ωt + φ); None → straight lines (zero amplitude)
+    bird_weave: F64 | None = None
     # --- drone rows: flight phase (multirotor kinematics) --------------------------------
     phase: I8 = field(default_factory=lambda: np.zeros(0, np.int8))
     phase_t_s: F64 = field(default_factory=lambda: np.zeros(0))  # end of a timed phase
@@ -146,6 +149,8 @@ class AirState:
 
     def __post_init__(self) -> None:
         nd = self.n_drones
+        if self.bird_weave is None or self.bird_weave.shape[0] != self.bird_radius_m.shape[0]:
+            self.bird_weave = np.zeros((self.bird_radius_m.shape[0], 3))
         if self.phase.shape[0] != nd:  # built without kinematics: all fixed-wing
             self.phase = np.zeros(nd, np.int8)
             self.phase_t_s = np.full(nd, np.nan)
@@ -211,7 +216,8 @@ class AirState:
             self.t_start_s, self.t_end_s, self.speed_mps, self.alt_m, self.wp, self.n_wp,
             self.wp_idx, self.launch, self.nav, self.nav_err, self.drift_mps, self._wind_rows(),
             self.glide_ratio, self.crash_draw, self.p_crash, self.endurance_s, self.fate,
-            self.t_fate_s, self.impact, self.bird_centre, self.bird_radius_m, self.phase,
+            self.t_fate_s, self.impact, self.bird_centre, self.bird_radius_m, self.bird_weave,
+            self.phase,
             self.phase_t_s, self.kin)
         if e_row.size == 0:
             return []
@@ -307,4 +313,5 @@ def concat_air(parts: list[AirState]) -> tuple[AirState, NDArray[np.int64], NDAr
         if sum(nds) else np.zeros((0, 3))
     kw["bird_centre"] = np.concatenate([p.bird_centre for p in parts])
     kw["bird_radius_m"] = np.concatenate([p.bird_radius_m for p in parts])
+    kw["bird_weave"] = np.concatenate([p.bird_weave for p in parts]).reshape(-1, 3)
     return AirState(n_drones=int(sum(nds)), **kw), part, local.astype(np.int64)

@@ -121,7 +121,7 @@ def build_air(
     launch[multirotor, 2] = 0.0  # vertical take-off from the ground
 
     # birds
-    b_pos, b_vel, b_rcs, b_centre, b_rad = [], [], [], [], []
+    b_pos, b_vel, b_rcs, b_centre, b_rad, b_weave = [], [], [], [], [], []
     for bi, b in enumerate(scenario.birds):
         if b.count == 0:
             continue
@@ -139,6 +139,11 @@ def build_air(
         b_rcs.append(np.full(b.count, b.rcs_m2))
         b_centre.append(np.repeat(c[None], b.count, 0))
         b_rad.append(np.full(b.count, b.radius_m))
+        # the weave: amplitude (rad/s), angular frequency (rad/s) and phase per bird
+        period = b.turn_period_s * (0.75 + 0.5 * streams.uniform(key, k, 0, 5))
+        b_weave.append(np.stack([np.full(b.count, math.radians(b.turn_rate_dps)),
+                                 2 * np.pi / period,
+                                 2 * np.pi * streams.uniform(key, k, 0, 6)], 1))
     nb = int(sum(len(x) for x in b_rcs))
 
     # own aircraft: alternate take-offs and landings on the runway's heading
@@ -203,6 +208,7 @@ def build_air(
         endurance_s=per("endurance_s"),
         bird_centre=np.concatenate(b_centre) if nb else np.zeros((0, 3)),
         bird_radius_m=np.concatenate(b_rad) if nb else np.zeros(0),
+        bird_weave=np.concatenate(b_weave) if nb else np.zeros((0, 3)),
         phase=phase, phase_t_s=np.full(nd, np.nan), kin=kin,
     )
     info = DroneInfo(

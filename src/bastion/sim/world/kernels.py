@@ -204,7 +204,8 @@ def _end(k, f, t, gone, mode, vel, pos, fate, t_fate, impact):  # pragma: no cov
 @nb.njit(cache=True, error_model="numpy")
 def advance_kernel(t0, t1, sel, kind, pos, vel, mode, t_start, t_end, speed, alt, wp, n_wp,
                    wp_idx, launch, nav, nav_err, drift, wind, glide, crash_draw, p_crash,
-                   endurance, fate, t_fate, impact, bird_centre, bird_radius, phase, phase_t,
+                   endurance, fate, t_fate, impact, bird_centre, bird_radius, bird_weave,
+                   phase, phase_t,
                    kin):  # pragma: no cover - compiled
     """Move the rows in ``sel`` (bool (n,)) from t0 to t1 (> t0) in place.
 
@@ -325,12 +326,23 @@ def advance_kernel(t0, t1, sel, kind, pos, vel, mode, t_start, t_end, speed, alt
             e_fate[ne] = _OUT_OF_FUEL
             e_t[ne] = t1
             ne += 1
-    # birds wander about a centre: one leaving its area has its velocity reflected about
-    # the radial direction
+    # birds wander about a centre: they weave (heading rate A·sin(ωt + φ), so the heading
+    # turned over [t0, t1] is A/ω·(cos(ωt0 + φ) − cos(ωt1 + φ)), exact; the position moved
+    # on the heading at t0, a chord of the arc for the ~1 s steps of a busy picture), and
+    # one leaving its area has its velocity reflected about the radial direction
     i = 0
     for k in range(n):
         if kind[k] != _BIRD:
             continue
+        if sel[k] and bird_weave[i, 0] > 0.0:
+            a, w, ph = bird_weave[i, 0], bird_weave[i, 1], bird_weave[i, 2]
+            dth = a / w * (math.cos(w * t0 + ph) - math.cos(w * t1 + ph))
+            c = math.cos(dth)
+            s = math.sin(dth)
+            vx = vel[k, 0]
+            vy = vel[k, 1]
+            vel[k, 0] = c * vx + s * vy
+            vel[k, 1] = c * vy - s * vx
         if sel[k]:
             rx = pos[k, 0] - bird_centre[i, 0]
             ry = pos[k, 1] - bird_centre[i, 1]
