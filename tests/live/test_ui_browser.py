@@ -9,52 +9,22 @@ WebSocket is down. Screenshots go to test-artifacts/.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.live.browser import TIMEOUT_MS, launch, playwright_or_skip, screenshot
 from tests.live.ui_stub import WEB_DIST, StubServer
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 15000
-
-if not (WEB_DIST / "index.html").is_file():
-    pytest.skip(
-        f"the UI is not built ({WEB_DIST}/index.html missing): cd web && npm ci && npm run build",
-        allow_module_level=True,
-    )
-if not CHROMIUM.is_file() or shutil.which(str(CHROMIUM)) is None:
-    pytest.skip(
-        f"Debian's Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)",
-        allow_module_level=True,
-    )
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="the python playwright package is not installed"
-)
+sync_api = playwright_or_skip(WEB_DIST)
 expect = sync_api.expect
 expect.set_options(timeout=TIMEOUT_MS)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        yield b
-        b.close()
+    yield from launch(sync_api)
 
 
 @pytest.fixture
@@ -83,8 +53,7 @@ def page(browser: Any, stub: StubServer) -> Iterator[Any]:
 
 
 def shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"ui-{name}.png"))
+    screenshot(page, f"ui-{name}")
 
 
 def login(page: Any, user: str, password: str | None = None) -> None:

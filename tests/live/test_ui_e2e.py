@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import socket
 import sqlite3
@@ -39,30 +38,18 @@ import httpx
 import pytest
 
 from bastion.live.app import WEB_DIST
+from tests.live.browser import TIMEOUT_MS, launch, playwright_or_skip, screenshot
 from tests.live.conftest import PASSWORDS
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "test-artifacts"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-               "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync"]
 SPEED = 20.0
-TIMEOUT_MS = 15000
 # the feed simulates first (numba kernels may compile: up to ~60 s), then plays ~1,470 s
 # of raid at ×20 before the first hostile track is confirmed; generous for a loaded machine
 FIRST_HOSTILE_MS = 300_000
 FIRST_PROPOSAL_MS = 180_000
 
-if not (WEB_DIST / "index.html").is_file():
-    pytest.skip(f"the UI is not built ({WEB_DIST}/index.html missing): cd web && npm ci && "
-                "npm run build", allow_module_level=True)
-if not CHROMIUM.is_file() or shutil.which(str(CHROMIUM)) is None:
-    pytest.skip(f"Debian's Chromium is not installed at {CHROMIUM} (apt-get install -y "
-                "chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api",
-                               reason="the python playwright package is not installed")
+sync_api = playwright_or_skip(WEB_DIST)
 expect = sync_api.expect
 
 OPERATOR, VIEWER = "otto", "vera"
@@ -175,10 +162,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        yield b
-        b.close()
+    yield from launch(sync_api)
 
 
 def _wait(page: Any, live: Live, locator: Any, timeout_ms: int, what: str) -> None:
@@ -223,8 +207,7 @@ def _login(page: Any, user: str) -> None:
 
 
 def shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"ui-e2e-{name}.png"))
+    screenshot(page, f"ui-e2e-{name}")
 
 
 def _audit(db: Path) -> list[tuple[str, str, str]]:
