@@ -117,3 +117,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
             and "tests/live/" in item.nodeid.replace("\\", "/")):
         report.outcome = "failed"
         report.longrepr = f"skipped, but BASTION_REQUIRE_LIVE=1: {report.longrepr}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Any:
+    # the same for a whole live test module skipped at import (no UI build, no Chromium)
+    outcome = yield
+    report = outcome.get_result()
+    if (report.skipped and os.environ.get("BASTION_REQUIRE_LIVE") == "1"
+            and "tests/live/" in collector.nodeid.replace("\\", "/")):
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but BASTION_REQUIRE_LIVE=1: {report.longrepr}"

@@ -125,7 +125,12 @@ def site_uid_part(site: str) -> str:
 
 
 def track_uid(site: str, track_id: object) -> str:
-    return f"bastion-{site_uid_part(site)}-{track_id}"
+    return f"bastion-{site_uid_part(site)}-{_id_part(track_id)}"
+
+
+def _id_part(track_id: object) -> str:
+    # the picture's ids are integers; anything else is made XML- and uid-safe, never sent raw
+    return _UID_SAFE.sub("-", str(track_id))
 
 
 def cot_time(t_utc_s: float) -> str:
@@ -206,7 +211,7 @@ def track_event(track: Mapping[str, Any], *, site: str, now_utc_s: float, stale_
         # CoT track detail: course in degrees from true north, speed in m/s.
         ET.SubElement(detail, "track", {"course": f"{course % 360.0:.1f}",
                                         "speed": f"{max(speed, 0.0):.1f}"})
-    ET.SubElement(detail, "contact", {"callsign": f"{callsign_prefix}{track['id']}"})
+    ET.SubElement(detail, "contact", {"callsign": f"{callsign_prefix}{_id_part(track['id'])}"})
     ET.SubElement(detail, "remarks").text = _remarks(track)
     return ev
 
