@@ -104,6 +104,10 @@ def test_tight_proposals_wait_for_a_person_and_expire_in_session_time(
     by_id = {e["engagement"]: e["t_s"] for e in props}
     assert expired and all(math.isclose(e["t_s"], by_id[e["engagement"]] + timeout)
                            for e in expired)
+    # the picture says why each one expired
+    shown = {e["id"]: e for e in drv.snapshot()["engagements"]}
+    assert {shown[e["engagement"]]["why"] for e in expired} == {
+        "operator did not decide in time"}
     with pytest.raises(ValueError, match="expired"):
         drv.decide(expired[0]["engagement"], True, "op")
     with pytest.raises(KeyError):
@@ -202,6 +206,42 @@ def test_late_reports_are_counted_and_dropped(recorded: Recorded) -> None:
     assert drv.counters["bad_messages"] == 2 and drv.t_s == 300.0
 
 
+def test_a_node_read_behind_another_at_x20_is_not_late(recorded: Recorded) -> None:
+    """A feed at ×20 whose nodes are read unevenly: the sparse node's connection is read
+    200 ms of wall time (4 s of session time, two driver steps) after the busy one's. With
+    the reorder wait in session time only (1 s: 50 ms of wall at ×20) its reports fell
+    behind the clock and were dropped as late; the wait in wall time too
+    (``reorder_wait_wall_s``) keeps them."""
+    d = recorded.result.detections
+    sensors, counts = np.unique(d.sensor, return_counts=True)
+    assert sensors.size >= 2
+    lag_s = np.zeros(int(sensors.max()) + 1)
+    lag_s[sensors[np.argsort(counts)[0]]] = 0.2  # the sparse node is read behind
+    speed, t_end = 20.0, float(recorded.result.t_end_s)
+
+    def play(wait_wall_s: float) -> LiveDriver:
+        clock = Clock(0.0)
+        drv = LiveDriver(recorded.scenario, session_dir=None, clock=clock, epoch_utc=0.0,
+                         reorder_wait_s=1.0, weapons_control="free", track_id_base=0,
+                         reorder_wait_wall_s=wait_wall_s)
+        arrive = d.t_s / speed + lag_s[d.sensor]
+        edges = np.arange(0.0, t_end / speed + 0.2, 0.01)  # the sockets read every 10 ms
+        read = np.searchsorted(edges, arrive)  # the read that takes each report
+        for k, w in enumerate(edges):
+            sel = np.flatnonzero(read == k)
+            clock.t = w
+            for s in np.unique(d.sensor[sel]):
+                drv.submit(rows(d, sel[d.sensor[sel] == s]), node=f"node-{int(s)}")
+            drv.tick()
+        drv.run_until(t_end)
+        return drv
+
+    drv = play(0.5)
+    assert drv.counters["reports"] == d.m and drv.counters["late"] == 0
+    assert drv.t_s >= t_end - drv.step_s
+    assert play(0.0).counters["late"] > 0  # the wait in session time alone
+
+
 def test_reports_from_before_the_session_are_late(recorded: Recorded) -> None:
     d = recorded.result.detections
     drv, _clock = tight_driver(recorded)
@@ -234,7 +274,7 @@ def test_the_picture_is_the_json_of_docs_live(recorded: Recorded, tmp_path: Path
     assert abs(t["lat"] - 35.0) < 0.5 and abs(t["lon"] - 35.0) < 0.5
     assert set(snap["engagements"][0]) == {"id", "track", "effector", "kind", "state",
                                            "result", "pk", "cost_usd", "reason",
-                                           "expires_in_s", "decided_by", "task"}
+                                           "expires_in_s", "decided_by", "task", "why"}
     hostile = {x["id"] for x in snap["tracks"] if x["identity"] == "hostile"}
     alerted = [a["track"] for a in snap["alerts"]]
     assert len(alerted) == len(set(alerted))  # one alert per object, not per sensor

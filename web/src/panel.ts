@@ -205,9 +205,12 @@ export class Panel {
     state.textContent = e.state;
     state.dataset.state = e.state;
     state.dataset.result = e.result ?? "";
-    state.title = e.decided_by ? `decided by ${e.decided_by}` : "";
+    state.title = [e.why, e.decided_by ? `decided by ${e.decided_by}` : ""].filter(Boolean).join(" · ");
     tr.dataset.state = e.state;
-    result.textContent = e.result ? e.result.replace("_", " ") : "";
+    // an expired or rejected engagement says why (an approved one that expired at its fire
+    // time: the track was lost, left the envelope, or no fire channel was free)
+    result.textContent = e.result ? e.result.replace("_", " ")
+      : (e.state === "expired" || e.state === "rejected") && e.why ? e.why : "";
     result.dataset.result = e.result ?? "";
     task.textContent = e.task ? taskText(e.task, e.effector) : "";
     task.dataset.task = e.task ?? "";

@@ -43,6 +43,8 @@ export interface Engagement {
   // the effector's SAPIENT task: sent, no_link (effector not connected), error, then the
   // node's answer (accepted, rejected, completed, failed); absent in a replay
   task?: string | null;
+  // the reason given with its last change of state, e.g. why an approved engagement expired
+  why?: string | null;
 }
 export interface Alert { id: number; track: number; t_s: number; text: string }
 export interface SensorHealth { name: string; health: "ok" | "degraded" | "fault" | "unknown"; last_report_s: number | null }

@@ -16,8 +16,14 @@ the simulator's grid (``step_s``: the fastest radar's scan period or the decisio
 at least 0.25 s) up to the *event-time* clock ``max(report time seen, clock() - epoch) -
 reorder_wait_s``: a feed played at ×20 moves the clock by its report times, an idle feed
 by the injected wall clock. The wall clock lags by the wait too, so a report on time by the
-wall clock is never late. What the stages see therefore depends on the reports and their
-times, not on how often :meth:`tick` is called or how fast the feed plays (a test drives
+wall clock is never late. "Report time seen" is the latest report time seen at least
+``reorder_wait_wall_s`` of wall time ago: the wait holds in wall time as well as in session
+time, so a report read a moment after a later one — each node is its own connection, and
+under load one node's burst is read ahead of another's — is never late however fast the
+feed plays. With the wait in session time only, a feed at ×20 (1 s of session time = 50 ms
+of wall) had 7 and 21 reports dropped as late in two tests run side by side (clean-clone
+CI, 2026-12-05). At ×1 the wall clock's term is the later one and this costs nothing.
+What the stages see therefore depends on the reports and their times, not on how often :meth:`tick` is called or how fast the feed plays (a test drives
 it with a fixed clock and gets the simulator's decisions).
 
 A step at grid time t1 does what a simulator step does after its sensors (``sim/engine.py``):
@@ -47,6 +53,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -176,20 +183,26 @@ class LiveDriver:
                  reorder_wait_s: float = 1.0, weapons_control: WeaponsControl = "tight",
                  tasker: Tasker | None = None, assessment: Assessment | None = None,
                  max_held: int = 100_000, track_id_base: int | None = None,
-                 ident: IdentModel | None = None) -> None:
+                 ident: IdentModel | None = None, reorder_wait_wall_s: float = 0.5) -> None:
         """``ident``: the identification model (default: the scenario's, as the simulator
         builds it; ``bastion serve`` passes the one of the scenario *with* its raids, whose
-        object mix sets the priors, since the live scenario has its raids dropped)."""
+        object mix sets the priors, since the live scenario has its raids dropped).
+        ``reorder_wait_wall_s``: the reorder wait in wall seconds (module docstring)."""
         if weapons_control not in ("hold", "tight", "free"):
             raise ValueError(f"weapons_control {weapons_control!r}: hold, tight or free")
         if not (math.isfinite(reorder_wait_s) and reorder_wait_s >= 0):
             raise ValueError("reorder_wait_s must be finite and >= 0")
+        if not (math.isfinite(reorder_wait_wall_s) and reorder_wait_wall_s >= 0):
+            raise ValueError("reorder_wait_wall_s must be finite and >= 0")
         self.sc, self.session_dir, self.clock = scenario, session_dir, clock
         if epoch_utc is None:  # on the epoch grid (epoch_grid_s), at or before now
             g = epoch_grid_s(scenario)
             epoch_utc = math.floor(clock() / g) * g
         self.epoch_utc = float(epoch_utc)
         self.reorder_wait_s = float(reorder_wait_s)
+        self.reorder_wait_wall_s = float(reorder_wait_wall_s)
+        # (wall clock, latest report time seen by then), oldest first; pruned as it ages
+        self._seen: deque[tuple[float, float]] = deque()
         self.tasker = tasker
         self.assessment: Assessment = assessment or self._reported_assessment
         self._assessed: dict[int, str] = {}
@@ -280,8 +293,13 @@ class LiveDriver:
 
     def event_now_s(self) -> float:
         """The event-time clock (module docstring)."""
-        wall = self.clock() - self.epoch_utc
-        return max(self.buffer.max_seen_s, wall) - self.reorder_wait_s
+        now = self.clock()
+        old = now - self.reorder_wait_wall_s
+        q = self._seen
+        while len(q) > 1 and q[1][0] <= old:
+            q.popleft()
+        seen = q[0][1] if q and q[0][0] <= old else -math.inf
+        return max(seen, now - self.epoch_utc) - self.reorder_wait_s
 
     # ------------------------------------------------------------------ input
     def submit(self, dets: Detections, *, node: str) -> None:
@@ -314,6 +332,11 @@ class LiveDriver:
                        dets.evidence, np.full(m, -1, np.int64) if dets.truth.shape != (m,)
                        else dets.truth, np.zeros(m, np.int64))
         self.buffer.push(d)
+        now, seen = self.clock(), self.buffer.max_seen_s
+        if self._seen and self._seen[-1][0] >= now:
+            self._seen[-1] = (self._seen[-1][0], seen)
+        else:
+            self._seen.append((now, seen))
         self.counters["reports"] = self.buffer.counters["reports"]
         self.counters["late"] = self.buffer.counters["late"]
         n = self.nodes.setdefault(node, {"health": "unknown", "last_report_s": None})
@@ -576,7 +599,8 @@ class LiveDriver:
                                "kinetic" if self.eff.kinetic[w] else "jammer",
                                e.state.name.lower(), e.result or None, e.pk_expected,
                                e.cost_usd, e.reason, expires, e.decided_by,
-                               task=self.tasks.get(e.id))
+                               task=self.tasks.get(e.id), why="" if expires is not None
+                               else e.history[-1][2])
 
     def history(self, ids: NDArray[np.int64]) -> dict[int, list[list[float]]]:
         """Each track's recent positions [[lat, lon], ...], oldest first."""

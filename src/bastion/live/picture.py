@@ -141,11 +141,13 @@ def threat_queue(tracks: list[dict[str, Any]]) -> list[int]:
 def engagement_json(eid: int, track: int, effector: str, kind: str, state: str,
                     result: str | None, pk: float, cost_usd: float, reason: str,
                     expires_in_s: float | None, decided_by: str, *,
-                    task: str | None = None) -> dict[str, Any]:
+                    task: str | None = None, why: str = "") -> dict[str, Any]:
+    """``why``: the reason given with its last change of state (e.g. why an approved
+    engagement expired at its fire time: "track lost before firing")."""
     return {"id": eid, "track": track, "effector": effector, "kind": kind, "state": state,
             "result": result or None, "pk": float(pk), "cost_usd": float(cost_usd),
             "reason": reason, "expires_in_s": expires_in_s, "decided_by": decided_by or None,
-            "task": task}
+            "task": task, "why": why or None}
 
 
 def trails(frame: Frame, recs: list[dict[str, NDArray[Any]]], ids: NDArray[np.int64]

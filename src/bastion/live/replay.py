@@ -206,6 +206,7 @@ class Replay:
                           "cost": float(getattr(effs[w], "cost_per_shot_usd", 0.0))}
             elif i in eng:
                 eng[i]["state"] = _STATE_OF[kind]
+                eng[i]["why"] = e["detail"]
                 if kind == "assessed":
                     eng[i]["result"] = e["detail"] or "unknown"
         out = []
@@ -220,7 +221,8 @@ class Replay:
             out.append(engagement_json(
                 i, int(r["track"]), effs[w].name,
                 "jammer" if effs[w].kind == "jammer" else "kinetic", r["state"], r["result"],
-                pk, r["cost"], str(m.get("reason") or r["reason"]), exp, who))
+                pk, r["cost"], str(m.get("reason") or r["reason"]), exp, who,
+                why=str(r.get("why") or "")))
         return out
 
     def summary_line(self, t_s: float | None = None) -> str:
