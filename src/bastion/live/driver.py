@@ -23,8 +23,9 @@ under load one node's burst is read ahead of another's — is never late however
 feed plays. With the wait in session time only, a feed at ×20 (1 s of session time = 50 ms
 of wall) had 7 and 21 reports dropped as late in two tests run side by side (clean-clone
 CI, 2026-12-05). At ×1 the wall clock's term is the later one and this costs nothing.
-What the stages see therefore depends on the reports and their times, not on how often :meth:`tick` is called or how fast the feed plays (a test drives
-it with a fixed clock and gets the simulator's decisions).
+What the stages see therefore depends on the reports and their times, not on how often
+:meth:`tick` is called or how fast the feed plays (a test drives it with a fixed clock and
+gets the simulator's decisions).
 
 A step at grid time t1 does what a simulator step does after its sensors (``sim/engine.py``):
 release every report up to t1 — a radar's only once its scan has completed (on its period's
