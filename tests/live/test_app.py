@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import threading
 import time
 
 import httpx
+import numpy as np
 import pytest
 import websockets
 from fastapi.routing import APIRoute
@@ -288,3 +290,59 @@ def test_non_finite_numbers_become_null(tmp_path) -> None:
     finally:
         s.served.stop()
     assert verify(s.db_path).ok
+
+
+def test_a_report_shows_while_a_step_runs(tmp_path, recorded) -> None:
+    """The service steps a real LiveDriver in a worker thread: while a step is under way
+    (held here until the test lets it go) the loop still takes a node's report and pushes
+    its sensor row to the WebSocket; the step then takes the report. With the step on the
+    event loop nothing could reach the WebSocket until it ended."""
+    from bastion.live.driver import LiveDriver
+    from tests.live.conftest import rows
+
+    class HeldDriver(LiveDriver):
+        def _step(self, t1: float, t0: float) -> None:
+            in_step.set()
+            assert release.wait(20)
+            super()._step(t1, t0)
+
+    in_step, release = threading.Event(), threading.Event()
+    drv = HeldDriver(recorded.scenario, session_dir=None, weapons_control="tight")
+    site = start_site(tmp_path, driver=drv, static_dir=None)  # type: ignore[arg-type]
+    try:
+        with site.client("vera") as c:
+            token = c.cookies[COOKIE]
+
+        async def watch() -> tuple[dict, bool]:
+            async with websockets.connect(f"ws://127.0.0.1:{site.served.port}/ws",
+                                          additional_headers={"Cookie": f"{COOKIE}={token}"}
+                                          ) as w:
+                assert await asyncio.to_thread(in_step.wait, 20), "no step began"
+                one = rows(recorded.result.detections, np.arange(1))
+                t = drv.t_s + 2 * drv.step_s  # after the step under way
+                one = type(one)(np.array([t]), *(getattr(one, f) for f in (
+                    "sensor", "z", "R", "evidence", "truth", "group")))
+                node = recorded.scenario.sensors[int(one.sensor[0])].name
+                drv.submit(one, node=node)  # (a feed server does this on the loop)
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                    msg = json.loads(await asyncio.wait_for(w.recv(), 10))
+                    if msg["type"] != "sensors":
+                        continue
+                    row = next(s for s in msg["data"]["sensors"] if s["name"] == node)
+                    if row["last_report_s"] == t:
+                        return msg, release.is_set()
+                raise AssertionError("the report's sensor row never came")
+
+        msg, released = asyncio.run(watch())
+        assert not released  # it came while the step was still held
+        assert msg["data"]["counters"]["reports"] == 0  # the report waits for the next step
+        assert drv.buffer.held == 0 and drv.counters["reports"] == 0  # waiting in the inbox
+        release.set()
+        deadline = time.monotonic() + 10
+        while drv.counters["reports"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert drv.counters["reports"] == 1 and drv.counters["late"] == 0
+    finally:
+        release.set()
+        site.served.stop()

@@ -1,12 +1,14 @@
 // Live updates: the WebSocket `/ws` first; while it is down, poll GET api/picture once a
 // second and reconnect with exponential backoff (1 s doubling to 15 s).
 import { api, ApiError } from "./api";
-import type { Picture } from "./types";
+import type { Picture, SensorsUpdate } from "./types";
 
 export type LinkState = "connecting" | "live" | "polling" | "offline";
 
 export interface LiveHandlers {
   picture(p: Picture): void;
+  // between pictures: the sensor rows and counters, pushed as reports arrive
+  sensors(s: SensorsUpdate): void;
   event(e: Record<string, unknown>): void;
   link(state: LinkState): void;
   unauthorised(): void;
@@ -66,6 +68,7 @@ export class LiveLink {
         return; // a malformed frame is dropped; the next picture replaces it
       }
       if (msg.type === "picture" && msg.data) this.h.picture(msg.data as Picture);
+      else if (msg.type === "sensors" && msg.data) this.h.sensors(msg.data as SensorsUpdate);
       else if (msg.type === "event") this.h.event(msg as Record<string, unknown>);
     };
     ws.onclose = () => {

@@ -44,6 +44,7 @@ async function startApp(me: Me): Promise<void> {
       map.update(p);
       panel.update(p);
     },
+    sensors: (s) => panel.sensors(s),
     event: () => {
       /* decisions and results also arrive in the next picture, which is what is drawn */
     },

@@ -3,7 +3,7 @@
 // so a button under the pointer is not replaced by the next picture.
 import { api, ApiError } from "./api";
 import type { AirMap } from "./map";
-import type { Engagement, Me, Picture, SensorHealth, Track, WeaponsControl } from "./types";
+import type { Engagement, Me, Picture, SensorHealth, SensorsUpdate, Track, WeaponsControl } from "./types";
 
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
 
@@ -111,6 +111,12 @@ export class Panel {
     this.renderAlerts(pic);
     this.renderSensors(pic.sensors, pic.t_s);
     this.renderCounters(pic.counters);
+  }
+
+  /** Sensor rows and counters between pictures (a report shows as soon as it arrives). */
+  sensors(s: SensorsUpdate): void {
+    this.renderSensors(s.sensors, s.t_s);
+    this.renderCounters(s.counters);
   }
 
   // A replay answers every decision with 409: say so once, plainly, and offer no buttons.

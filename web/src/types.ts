@@ -48,6 +48,7 @@ export interface Engagement {
 }
 export interface Alert { id: number; track: number; t_s: number; text: string }
 export interface SensorHealth { name: string; health: "ok" | "degraded" | "fault" | "unknown"; last_report_s: number | null }
+export interface SensorsUpdate { t_s: number; sensors: SensorHealth[]; counters: Record<string, number> }
 export type WeaponsControl = "hold" | "tight" | "free";
 export interface Picture {
   t_s: number;

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from http.cookies import SimpleCookie
 from pathlib import Path
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, WebSocket
@@ -41,6 +41,9 @@ log = logging.getLogger("bastion.live")
 
 WEB_DIST = Path(__file__).parent / "web_dist"
 MAX_ENGAGEMENT_ID = 2**53  # JSON numbers are exact to here
+T = TypeVar("T")
+# the sensor rows follow a report within this (a burst of reports makes one push)
+SENSOR_PUSH_S = 0.01
 MAX_EVENTS_QUEUED = 1000  # per WebSocket client; a client further behind loses the oldest
 _DECIDED = ("approved", "firing", "assessed")
 EngagementId = Annotated[int, PathParam(ge=0, le=MAX_ENGAGEMENT_ID)]
@@ -49,7 +52,7 @@ EngagementId = Annotated[int, PathParam(ge=0, le=MAX_ENGAGEMENT_ID)]
 class Driver(Protocol):
     """What the service needs of a LiveDriver (docs/live.md)."""
 
-    def tick(self) -> None: ...
+    def tick(self) -> int | None: ...  # steps taken (a Replay: None)
     def snapshot(self) -> dict[str, Any]: ...
     def site(self) -> dict[str, Any]: ...
     def decide(self, engagement: int, approve: bool, who: str) -> dict[str, Any]: ...
@@ -131,6 +134,7 @@ class SessionGate:
 class _Client:
     def __init__(self) -> None:
         self.picture: str | None = None
+        self.sensors: str | None = None
         self.events: deque[str] = deque(maxlen=MAX_EVENTS_QUEUED)
         self.wake = asyncio.Event()
 
@@ -148,6 +152,14 @@ class Hub:
         text = to_json({"type": "picture", "data": data})
         for c in self.clients:
             c.picture = text
+            c.sensors = None  # the picture has them
+            c.wake.set()
+
+    def sensors(self, data: dict[str, Any]) -> None:
+        """The picture's sensor rows and counters alone, between pictures."""
+        text = to_json({"type": "sensors", "data": data})
+        for c in self.clients:
+            c.sensors = text
             c.wake.set()
 
     def event(self, ev: dict[str, Any]) -> None:
@@ -234,6 +246,36 @@ def create_app(driver: Driver, db_path: Path | str, *, static_dir: Path | None =
     hub, watch = Hub(), Watch(audit)
     stats = {"tick_errors": 0}
     read_only = bool(getattr(driver, "read_only", False))  # a Replay
+    # A thread-safe driver (LiveDriver) steps in a worker thread, so the loop keeps reading
+    # the feeds and pushing to the screens while a step runs; every call into it that may
+    # wait for a step runs in a thread too. Others (a Replay, test fakes) stay on the loop.
+    threaded = bool(getattr(driver, "threadsafe", False))
+
+    async def call(fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.to_thread(fn, *args) if threaded else fn(*args)
+
+    changed = {"sensors": False, "picture": False}
+    dirty = asyncio.Event()
+
+    def mark(what: str) -> None:
+        changed[what] = True
+        dirty.set()
+
+    def on_change(what: str) -> None:  # the driver's hook: from the loop or the step thread
+        loop = hub.loop
+        if loop is None or what not in changed:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            mark(what)
+        else:
+            loop.call_soon_threadsafe(mark, what)
+
+    if hasattr(driver, "on_change"):
+        driver.on_change = on_change
     argon_slots = asyncio.Semaphore(2)  # argon2 takes 64 MiB a verification: bound them
 
     async def ticker() -> None:
@@ -241,7 +283,7 @@ def create_app(driver: Driver, db_path: Path | str, *, static_dir: Path | None =
         nxt = loop.time()
         while True:
             try:
-                driver.tick()
+                await call(driver.tick)
             except Exception:  # a driver bug must not stop the picture: log, count, go on
                 stats["tick_errors"] += 1
                 log.exception("driver.tick failed")
@@ -249,18 +291,42 @@ def create_app(driver: Driver, db_path: Path | str, *, static_dir: Path | None =
             await asyncio.sleep(nxt - loop.time())
 
     async def pusher() -> None:
-        period = 1.0 / picture_hz
+        """The whole picture ``picture_hz`` times a second — at once when the stages have
+        changed and the last one is that old, at the latest when the next is due; between
+        them, within ``SENSOR_PUSH_S`` of a report or a node's status, its sensor rows and
+        counters (cheap: a report's arrival shows at once, not a picture period later)."""
+        period, loop = 1.0 / picture_hz, asyncio.get_running_loop()
+        last = loop.time()
         while True:
-            await asyncio.sleep(period)
-            try:
-                pic = driver.snapshot()
-                if not read_only:  # a replay's decisions were audited when they were made
-                    watch.see(pic)
-            except Exception:
-                log.exception("driver.snapshot failed")
-                continue
-            if hub.clients:
-                hub.picture(pic)
+            due = last + period
+            if not (changed["picture"] and loop.time() >= due):
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(dirty.wait(), max(0.0, due - loop.time()))
+            dirty.clear()
+            if loop.time() >= due:
+                changed["picture"] = changed["sensors"] = False
+                last = loop.time()
+                try:
+                    pic = await call(driver.snapshot)
+                    if not read_only:  # a replay's decisions were audited when made
+                        watch.see(pic)
+                except Exception:
+                    log.exception("driver.snapshot failed")
+                    continue
+                if hub.clients:
+                    hub.picture(pic)
+            elif changed["sensors"]:
+                changed["sensors"] = False
+                if hub.clients:
+                    try:
+                        hub.sensors(driver.sensors())  # type: ignore[attr-defined]
+                    except Exception:
+                        log.exception("driver.sensors failed")
+                await asyncio.sleep(SENSOR_PUSH_S)  # coalesce a burst of reports
+            else:
+                # the stages changed before the picture is due: wait for it, but keep
+                # pushing sensor rows meanwhile
+                await asyncio.sleep(min(SENSOR_PUSH_S, max(0.0, due - loop.time())))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -353,16 +419,16 @@ def create_app(driver: Driver, db_path: Path | str, *, static_dir: Path | None =
 
     @app.get("/api/picture")
     async def picture(user: User = viewer) -> Response:
-        return _json(driver.snapshot())
+        return _json(await call(driver.snapshot))
 
     def refuse_if_read_only(what: str) -> None:
         if read_only:  # a replay: nothing to decide, nothing audited as a decision
             raise HTTPException(409, f"{what}: this is a replay, read-only")
 
-    def decide(eid: int, approve: bool, user: User) -> dict[str, Any]:
+    async def decide(eid: int, approve: bool, user: User) -> dict[str, Any]:
         action = "approve" if approve else "reject"
         refuse_if_read_only(f"engagement {eid}")
-        seen = next((e for e in driver.snapshot().get("engagements", [])
+        seen = next((e for e in (await call(driver.snapshot)).get("engagements", [])
                      if e.get("id") == eid), None)
         what: dict[str, Any] = {"engagement": eid}
         if seen is not None:  # what the person saw when deciding
@@ -370,7 +436,7 @@ def create_app(driver: Driver, db_path: Path | str, *, static_dir: Path | None =
                                               "expires_in_s")}
         audit.append(user.name, action, f"engagement {eid}", {**what, "role": user.role})
         try:
-            result = driver.decide(eid, approve, user.name)
+            result = await call(driver.decide, eid, approve, user.name)
         except KeyError:
             audit.append(user.name, f"{action}_failed", f"engagement {eid}",
                          {"why": "no such engagement"})
@@ -384,21 +450,22 @@ def create_app(driver: Driver, db_path: Path | str, *, static_dir: Path | None =
 
     @app.post("/api/engagements/{eid}/approve")
     async def approve(eid: EngagementId, user: User = operator) -> Response:
-        return _json(decide(eid, True, user))
+        return _json(await decide(eid, True, user))
 
     @app.post("/api/engagements/{eid}/reject")
     async def reject(eid: EngagementId, user: User = operator) -> Response:
-        return _json(decide(eid, False, user))
+        return _json(await decide(eid, False, user))
 
     @app.post("/api/weapons-control")
     async def weapons_control(body: WeaponsControl,
                               user: User = commander) -> dict[str, str]:
         refuse_if_read_only("weapons control")
-        before = driver.snapshot().get("weapons_control")
+        before = getattr(driver, "weapons_control", None) or \
+            (await call(driver.snapshot)).get("weapons_control")
         audit.append(user.name, "weapons_control", str(body.mode),
                      {"from": before, "to": body.mode})
         try:
-            driver.set_weapons_control(body.mode, user.name)
+            await call(driver.set_weapons_control, body.mode, user.name)
         except PermissionError as exc:
             raise HTTPException(409, f"weapons control: {exc}") from None
         return {"weapons_control": body.mode}
@@ -428,7 +495,8 @@ def create_app(driver: Driver, db_path: Path | str, *, static_dir: Path | None =
         reader = asyncio.create_task(drain())
         checked = time.monotonic()
         try:
-            await websocket.send_text(to_json({"type": "picture", "data": driver.snapshot()}))
+            first = await call(driver.snapshot)
+            await websocket.send_text(to_json({"type": "picture", "data": first}))
             while not gone.is_set():
                 with suppress(TimeoutError):
                     await asyncio.wait_for(me.wake.wait(), 1.0)
@@ -442,6 +510,9 @@ def create_app(driver: Driver, db_path: Path | str, *, static_dir: Path | None =
                     await websocket.send_text(me.events.popleft())
                 if me.picture is not None:
                     text, me.picture = me.picture, None
+                    await websocket.send_text(text)
+                if me.sensors is not None:
+                    text, me.sensors = me.sensors, None
                     await websocket.send_text(text)
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass

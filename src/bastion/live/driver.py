@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -179,6 +180,8 @@ def epoch_grid_s(sc: Scenario) -> float:
 class LiveDriver:
     """The C2 stages of one site on live reports (docs/live.md)."""
 
+    threadsafe = True  # the service may step it in a worker thread (see __init__)
+
     def __init__(self, scenario: Scenario, *, session_dir: Path | None,
                  clock: Callable[[], float] = time.time, epoch_utc: float | None = None,
                  reorder_wait_s: float = 1.0, weapons_control: WeaponsControl = "tight",
@@ -202,6 +205,17 @@ class LiveDriver:
         self.epoch_utc = float(epoch_utc)
         self.reorder_wait_s = float(reorder_wait_s)
         self.reorder_wait_wall_s = float(reorder_wait_wall_s)
+        # Threads: the service steps the stages in a worker thread so that its event loop
+        # keeps reading sockets and pushing to the screens while a step runs (a step with
+        # 100 radars took ~70 ms). The lock guards the stages; submit() never waits for it:
+        # a batch that arrives mid-step waits in the inbox and is taken, in arrival order,
+        # before the next step.
+        self._lock = threading.RLock()
+        self._inbox: deque[Detections] = deque()
+        self._max_seen_s = -math.inf  # the latest report time submitted
+        # what changed, for the service's pushes: "sensors" (a report or a node's status,
+        # on the caller's thread) or "picture" (the stages stepped, a person decided)
+        self.on_change: Callable[[str], None] | None = None
         # (wall clock, latest report time seen by then), oldest first; pruned as it ages
         self._seen: deque[tuple[float, float]] = deque()
         self.tasker = tasker
@@ -321,7 +335,7 @@ class LiveDriver:
                     and np.isfinite(dets.R).all()):
                 raise ValueError("a report with a non-finite time, position or covariance")
             ahead = self.clock() - self.epoch_utc + MAX_AHEAD_S
-            if m and dets.t_s.max() > max(ahead, self.buffer.max_seen_s + MAX_AHEAD_S):
+            if m and dets.t_s.max() > max(ahead, self._max_seen_s + MAX_AHEAD_S):
                 raise ValueError(f"a report stamped more than {MAX_AHEAD_S:g} s ahead of the "
                                  "clock")
         except ValueError:
@@ -332,18 +346,37 @@ class LiveDriver:
         d = Detections(dets.t_s.astype(float), dets.sensor.astype(np.int64), dets.z, dets.R,
                        dets.evidence, np.full(m, -1, np.int64) if dets.truth.shape != (m,)
                        else dets.truth, np.zeros(m, np.int64))
-        self.buffer.push(d)
-        now, seen = self.clock(), self.buffer.max_seen_s
+        self._inbox.append(d)
+        if self._lock.acquire(blocking=False):  # else the step under way takes it after
+            try:
+                self._drain()
+            finally:
+                self._lock.release()
+        last = float(d.t_s.max())
+        now = self.clock()
+        self._max_seen_s = seen = max(self._max_seen_s, last)
         if self._seen and self._seen[-1][0] >= now:
             self._seen[-1] = (self._seen[-1][0], seen)
         else:
             self._seen.append((now, seen))
-        self.counters["reports"] = self.buffer.counters["reports"]
-        self.counters["late"] = self.buffer.counters["late"]
         n = self.nodes.setdefault(node, {"health": "unknown", "last_report_s": None})
-        last = float(d.t_s.max())
         n["last_report_s"] = last if n["last_report_s"] is None else max(n["last_report_s"],
                                                                          last)
+        self._changed("sensors")
+
+    def _drain(self) -> None:
+        """Reports waiting in the inbox into the reorder buffer (lock held)."""
+        while self._inbox:
+            self.buffer.push(self._inbox.popleft())
+        self.counters["reports"] = self.buffer.counters["reports"]
+        self.counters["late"] = self.buffer.counters["late"]
+
+    def _changed(self, what: str) -> None:
+        if self.on_change is not None:
+            try:
+                self.on_change(what)
+            except Exception:  # a broken viewer must not stop the C2 loop
+                self.counters["subscriber_errors"] += 1
 
     def node_status(self, node: str, status: dict[str, Any]) -> None:
         """A node's status report: ``{"health": "ok" | "degraded" | "fault", ...}``."""
@@ -351,6 +384,7 @@ class LiveDriver:
         n = self.nodes.setdefault(node, {"health": "unknown", "last_report_s": None})
         n["health"] = h if h in ("ok", "degraded", "fault") else "unknown"
         self._publish({"type": "node_status", "node": node, "health": n["health"]})
+        self._changed("sensors")
 
     def alert(self, node: str, text: str, t_s: float) -> None:
         """A node's own alert: counted and passed to subscribers; the picture's alerts stay
@@ -369,25 +403,35 @@ class LiveDriver:
         return self._assessed.get(engagement, "unknown")
 
     # ------------------------------------------------------------------ the loop
-    def tick(self) -> None:
-        """Step the stages on their grid up to the event-time clock."""
-        if self.closed:
-            return
-        now = self.event_now_s()
-        budget = MAX_STEPS_PER_TICK
-        while (self.n_steps + 1) * self.step_s <= now + 1e-9 and budget > 0:
-            self._step((self.n_steps + 1) * self.step_s, self.n_steps * self.step_s)
-            self.n_steps += 1
-            budget -= 1
-        self._flush_events()
+    def tick(self) -> int:
+        """Step the stages on their grid up to the event-time clock; returns the steps
+        taken. Safe to call from a worker thread (the service does)."""
+        with self._lock:
+            if self.closed:
+                return 0
+            self._drain()
+            now = self.event_now_s()
+            budget = MAX_STEPS_PER_TICK
+            while (self.n_steps + 1) * self.step_s <= now + 1e-9 and budget > 0:
+                self._step((self.n_steps + 1) * self.step_s, self.n_steps * self.step_s)
+                self.n_steps += 1
+                budget -= 1
+            self._flush_events()
+            steps = MAX_STEPS_PER_TICK - budget
+        if steps:
+            self._changed("picture")
+        return steps
 
     def run_until(self, t_s: float) -> None:
         """Step up to session time ``t_s`` whatever the clock says (tests, replays, and
         draining the buffer at the end of a feed)."""
-        while (self.n_steps + 1) * self.step_s <= t_s + 1e-9:
-            self._step((self.n_steps + 1) * self.step_s, self.n_steps * self.step_s)
-            self.n_steps += 1
-        self._flush_events()
+        with self._lock:
+            self._drain()
+            while (self.n_steps + 1) * self.step_s <= t_s + 1e-9:
+                self._step((self.n_steps + 1) * self.step_s, self.n_steps * self.step_s)
+                self.n_steps += 1
+            self._flush_events()
+        self._changed("picture")
 
     def _step(self, t1: float, t0: float) -> None:
         self.counters["steps"] += 1
@@ -509,6 +553,12 @@ class LiveDriver:
         """A person's answer, at the current session time. ``KeyError``: no such
         engagement; ``ValueError``: it is not waiting for an answer (already decided,
         expired — the countdown runs in session time — or weapons are free)."""
+        with self._lock:
+            out = self._decide_locked(engagement, approve, who)
+        self._changed("picture")
+        return out
+
+    def _decide_locked(self, engagement: int, approve: bool, who: str) -> dict[str, Any]:
         e = self._engagement(engagement)
         t = self.t_s
         if e.state == EngagementState.PROPOSED and t >= self.book.wake(0):
@@ -525,6 +575,11 @@ class LiveDriver:
     def set_weapons_control(self, mode: str, who: str) -> None:
         if mode not in ("hold", "tight", "free"):
             raise ValueError(f"weapons control {mode!r}: hold, tight or free")
+        with self._lock:
+            self._set_weapons_control(mode, who)
+        self._changed("picture")
+
+    def _set_weapons_control(self, mode: str, who: str) -> None:
         t = self.t_s
         d = self._doctrine(mode)  # type: ignore[arg-type]
         self.doctrine = self.stage.doctrine = self.book.doctrine = d
@@ -563,6 +618,7 @@ class LiveDriver:
         the engagement's ``task``."""
         if engagement >= 0 and engagement in self.tasks:
             self.tasks[engagement] = status if status in _TASK_STATES else "unknown"
+            self._changed("picture")
 
     def subscribe(self, fn: Callable[[dict[str, Any]], None]) -> None:
         """``fn(event)`` for every event: ``{"type": "event", "kind": <event kind>, ...}``
@@ -613,13 +669,26 @@ class LiveDriver:
     def site(self) -> dict[str, Any]:
         return site_json(self.sc, self.frame)
 
+    def sensors(self) -> dict[str, Any]:
+        """The sensor rows and counters of the picture: cheap, and never waits for a step
+        (the service pushes them the moment a report or a node's status arrives)."""
+        return {"t_s": self.t_s,
+                "sensors": [{"name": k, "health": v["health"],
+                             "last_report_s": v["last_report_s"]}
+                            for k, v in list(self.nodes.items())],
+                "counters": dict(self.counters)}
+
     def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return self._snapshot()
+
+    def _snapshot(self) -> dict[str, Any]:
         last = self._last
         tracks = tracks_json(self.frame, last["id"], last["x"], last["p_diag"],
                              last["p_class"], last["status"], last["threat"],
                              self.asset_names, self._p_hostile_min(), self.history(last["id"]))
         sensors = [{"name": k, "health": v["health"], "last_report_s": v["last_report_s"]}
-                   for k, v in self.nodes.items()]
+                   for k, v in list(self.nodes.items())]
         return {"t_s": self.t_s, "time_utc": utc_iso(self.epoch_utc + self.t_s),
                 "weapons_control": self.weapons_control, "tracks": tracks,
                 "threats": threat_queue(tracks),
@@ -659,6 +728,11 @@ class LiveDriver:
         """Stop, and write the session folder atomically (``outcome/output.py``):
         events.parquet, tracks.parquet, scenario.json and summary.json, each with the
         session's provenance. Returns the folder (None without one)."""
+        with self._lock:
+            self._drain()
+            return self._close()
+
+    def _close(self) -> Path | None:
         from bastion.outcome.metrics import outcome_row
 
         self.closed = True

@@ -15,6 +15,7 @@ name, which must be a scenario sensor or effector name.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import math
 import time
@@ -149,11 +150,12 @@ class SapientServer:
         sp.range_bearing_to_enu(sp.RangeBearing(
             range=1.0, azimuth=0.0, coordinate_system=1, datum=1), np.zeros(3))
         self._server: asyncio.Server | None = None
-        self._seq = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._seq = itertools.count(1)  # next() is atomic: tasks come from the step thread
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> tuple[str, int]:
-        loop = asyncio.get_running_loop()
+        self._loop = loop = asyncio.get_running_loop()
         self._server = await loop.create_server(lambda: _Connection(self), self.host,
                                                 self.port)
         host, port = self._server.sockets[0].getsockname()[:2]
@@ -177,8 +179,7 @@ class SapientServer:
         return round(self.clock() * 1e9)
 
     def _next_id(self) -> str:
-        self._seq += 1
-        return sp.ulid(self._now_ns() // 1_000_000, self._seq)
+        return sp.ulid(self._now_ns() // 1_000_000, next(self._seq))
 
     def _t_s(self, msg: sp.SapientMessage) -> float:
         return sp.session_time_s(msg, self.epoch_ns)
@@ -285,7 +286,9 @@ class SapientServer:
     def send_task(self, effector: str, engagement_id: int, track: dict[str, Any]) -> str | None:
         """Task effector node ``effector`` (its registered name) to engage: a SAPIENT
         ``Task`` (START, look at the track's position) on that node's connection. Returns
-        the task id, or None when the node is not connected. Call on the server's loop."""
+        the task id, or None when the node is not connected. From the server's loop or
+        another thread (the service steps its driver in a worker thread): the bytes are
+        written on the loop, in the order the tasks were made."""
         nid = self.by_name.get(effector)
         node = self.nodes.get(nid) if nid else None
         if node is None or node.conn is None or node.effector < 0:
@@ -301,7 +304,14 @@ class SapientServer:
                       float(lat) if ok else None, float(lon) if ok else None,  # type: ignore[arg-type]
                       float(alt) if ok and isinstance(alt, (int, float)) else 0.0)
         self.tasks[task_id] = _Task(effector, engagement_id)
-        node.conn.send(msg)
+        try:
+            on_loop = asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop or self._loop is None:
+            node.conn.send(msg)
+        else:  # transports are not thread-safe
+            self._loop.call_soon_threadsafe(node.conn.send, msg)
         self._count("tasks")
         return task_id
 
