@@ -348,3 +348,34 @@ def test_a_served_site_without_raids_writes_its_session_and_shows_the_task(
     assert folder is not None and (folder / "events.parquet").is_file()
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["provenance"]["mode"] == "live" and summary["engagements"]
+
+
+def test_a_hundred_radars_step_without_overflow() -> None:
+    """A site of 100 radars (the load bench's): a track's sensor bits past the 52 a track
+    keeps share the last one; before, their shifts wrapped and a track's bits summed past
+    2**63 in the float column: 'invalid value encountered in cast' (tracker.py)."""
+    import warnings
+
+    from bastion.core.detections import Detections, K
+    from bastion.scenario import Frame, load_scenario
+
+    sc = load_scenario("khmeimim-2018")
+    radar = next(s for s in sc.sensors if s.kind == "radar")
+    sc = sc.model_copy(update={"sensors": [radar.model_copy(update={"name": f"node-{i}"})
+                                           for i in range(100)]})
+    clock = Clock(0.0)
+    drv = LiveDriver(sc, session_dir=None, clock=clock, epoch_utc=0.0,
+                     weapons_control="tight", track_id_base=0)
+    at = Frame(sc.origin).point(radar.position)
+    z = at + np.c_[5_000.0 + 10.0 * np.arange(100), np.full(100, 2_000.0), np.full(100, 300.0)]
+    R = np.broadcast_to(np.eye(3) * 100.0, (100, 3, 3)).copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for n in range(1, 201):  # 20 s; the wrap showed after 13
+            drv.submit(Detections(n * 0.1 + np.arange(100) * 1e-3, np.arange(100), z, R,
+                                  np.zeros((100, K)), np.full(100, -1), np.zeros(100, np.int64)),
+                       node="bench")
+            clock.t = n * 0.1
+            drv.tick()
+    assert drv.counters["reports"] == 20_000 and drv.counters["late"] == 0
+    assert drv.tracker.tracks.confirmed.any()
