@@ -1,5 +1,6 @@
 // The map: site geometry (assets, no-fire zones, sensor and effector coverage) and the tracks
 // with their 2525 symbols, trails, labels and engagement results.
+import { trackLabel } from "./label";
 import L from "leaflet";
 import "leaflet/dist/leaflet.css";
 import { addBasemap } from "./basemap";
@@ -29,7 +30,7 @@ function describe(t: Track, result: EngagementResult | null): string {
   const threat = t.threat
     ? `<br>threat to ${esc(t.threat.asset)}: ttg ${Math.round(t.threat.ttg_s)} s, p(reach) ${t.threat.p_reach.toFixed(2)}`
     : "";
-  return `<b>T${t.id}</b> ${t.identity} ${t.airframe.replace("_", "-")} (${t.status})` +
+  return `<b>${trackLabel(t.id)}</b> ${t.identity} ${t.airframe.replace("_", "-")} (${t.status})` +
     `<br>${Math.round(t.speed_mps)} m/s, course ${Math.round(t.course_deg)}°, ${Math.round(t.alt_m)} m, σ ${Math.round(t.sigma_m)} m` +
     `<br>p(drone / bird / own) ${p}${threat}${result ? `<br>result: ${RESULT_TEXT[result]}` : ""}`;
 }
@@ -171,7 +172,7 @@ export class AirMap {
     v.marker.setTooltipContent(describe(t, result));
     if (v.label) {
       const res = result ? ` · ${RESULT_TEXT[result]}` : "";
-      v.label.textContent = `T${t.id} ${Math.round(t.speed_mps)} m/s ${Math.round(t.alt_m)} m${res}`;
+      v.label.textContent = `${trackLabel(t.id)} ${Math.round(t.speed_mps)} m/s ${Math.round(t.alt_m)} m${res}`;
     }
   }
 

@@ -1,6 +1,7 @@
 // The side panel: threat queue, engagements (approve / reject with a countdown), alerts,
 // sensor health, weapons control and counters. Rows are kept by key and updated in place,
 // so a button under the pointer is not replaced by the next picture.
+import { trackLabel } from "./label";
 import { api, ApiError } from "./api";
 import type { AirMap } from "./map";
 import type { Engagement, Me, Picture, SensorHealth, SensorsUpdate, Track, WeaponsControl } from "./types";
@@ -149,7 +150,7 @@ export class Panel {
         const c = tr.children;
         c[0].textContent = String(rows.indexOf(t) + 1);
         c[1].innerHTML = "";
-        c[1].appendChild(el("span", { class: `ident ident-${t.identity}` }, `T${t.id}`));
+        c[1].appendChild(el("span", { class: `ident ident-${t.identity}` }, trackLabel(t.id)));
         c[2].textContent = t.threat?.asset ?? "—";
         c[3].textContent = t.threat ? fmtS(t.threat.ttg_s) : "—";
         c[3].setAttribute("data-testid", `threat-ttg-${t.id}`);
@@ -203,11 +204,11 @@ export class Panel {
     const [state, result, task] = Array.from(sr.children) as HTMLElement[];
     what.innerHTML = "";
     what.append(
-      el("span", { class: "eid" }, `#${e.id}`), ` T${e.track} ← ${e.effector}`,
+      el("span", { class: "eid" }, `#${e.id}`), ` ${trackLabel(e.track)} ← ${e.effector}`,
       el("div", { class: "sub" }, `${e.kind} · pk ${(e.pk ?? 0).toFixed(2)} · $${Math.round(e.cost_usd ?? 0).toLocaleString("en")}` +
         (e.decided_by ? ` · by ${e.decided_by}` : "")),
     );
-    what.title = e.reason ? `${e.reason} — click to centre on T${e.track}` : `Centre on T${e.track}`;
+    what.title = e.reason ? `${e.reason} — click to centre on ${trackLabel(e.track)}` : `Centre on ${trackLabel(e.track)}`;
     state.textContent = e.state;
     state.dataset.state = e.state;
     state.dataset.result = e.result ?? "";
@@ -307,7 +308,7 @@ export class Panel {
         li.addEventListener("click", () => this.map.centreOn(a.track));
         return li;
       },
-      (li, a) => { li.textContent = `t=${a.t_s.toFixed(0)} s · T${a.track}: ${a.text}`; });
+      (li, a) => { li.textContent = `t=${a.t_s.toFixed(0)} s · ${trackLabel(a.track)}: ${a.text}`; });
   }
 
   private renderSensors(sensors: SensorHealth[], t_s: number): void {

@@ -508,7 +508,7 @@ class LiveDriver:
                 log.add(t, "identified", track=int(ids[r]), xyz=x[r, :3],
                         value=float(d.p_class[r, 0]))
                 self.alerts.append({"id": len(self.alerts), "track": int(ids[r]), "t_s": t,
-                                    "text": f"hostile drone, track {int(ids[r])}"})
+                                    "text": "hostile drone"})  # its track: "track"
             self._alerted.set(ids[hostile], True)
         for _g, j, on in d.switches:
             log.add(t, "jammer_on" if on else "jammer_off", effector=j)

@@ -118,7 +118,7 @@ class Replay:
         rows_ = hostile[first]
         o = np.lexsort((ids, self._t[rows_]))
         self._alerts = [{"id": k, "track": int(ids[j]), "t_s": float(self._t[rows_[j]]),
-                         "text": f"hostile drone, track {int(ids[j])}"}
+                         "text": "hostile drone"}  # its track: "track"
                         for k, j in enumerate(o)]
 
     # ------------------------------------------------------------------ clock
