@@ -98,3 +98,26 @@ def test_own_aircraft_denial_is_a_reported_duration():
     mc = monte_carlo(validate_dict(d, "own"), 2, workers=1)
     assert mc.column("own_aircraft_jammed").sum() > 0
     assert mc.column("own_aircraft_jammed_s").sum() > 0
+
+
+def test_gnss_denial_is_taken_at_the_receivers_frequency_not_the_jammers_nominal():
+    """A jammer whose nominal frequency is 2.44 GHz and whose bands include GNSS L1 denies
+    GNSS exactly as one nominally at L1: the path loss is taken at the receiver's frequency
+    (at 2.44 GHz it was 3.8 dB more, and the jammer reached less far). Paired seeds."""
+    from bastion.respond.jamming import js_db
+
+    # -25 dBW: a weak jammer whose reach decides how many it forces down (11 of 16 at L1
+    # over these seeds; 6 when the loss was taken at 2.44 GHz)
+    at_l1 = _ew_only("gnss", GNSS_L1, frequency_mhz=1575.42, eirp_dbw=-25.0)
+    at_ism = _ew_only("gnss", GNSS_L1, frequency_mhz=2440.0, eirp_dbw=-25.0)
+    a, b = monte_carlo(at_l1, RUNS, workers=1), monte_carlo(at_ism, RUNS, workers=1)
+    assert a.column("forced_down").sum() > 0
+    for name in ("forced_down", "leaked", "shot_down"):
+        np.testing.assert_array_equal(a.column(name), b.column(name))
+    # and J/S itself: 6 dB less at twice the distance, 20 log10(2440/1575.42) more loss at
+    # the higher frequency
+    d = np.array([1_000.0, 2_000.0])
+    js = js_db(10.0, np.array([1575.42, 1575.42]), d, np.full(2, -10.0), np.full(2, -160.0))
+    assert js[0] - js[1] == pytest.approx(20 * np.log10(2.0))
+    hi = js_db(10.0, 2440.0, d[:1], np.full(1, -10.0), np.full(1, -160.0))
+    assert js[0] - hi[0] == pytest.approx(20 * np.log10(2440.0 / 1575.42))

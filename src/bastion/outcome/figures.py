@@ -105,7 +105,8 @@ def ring_radius_m(sc: Scenario, item: Any) -> tuple[float, str] | None:
         return item.max_range_m, "max range"
     if kind == "jammer":
         margin = item.spoof_capture_margin_db if item.mode == "spoof" else 35.0
-        r = jam_radius_m(item.eirp_dbw, item.frequency_mhz, -10.0, -160.0, margin)
+        # at a nominal GPS L1 receiver (the planner's: respond/planner.py NOMINAL_RX)
+        r = jam_radius_m(item.eirp_dbw, 1575.42, -10.0, -160.0, margin)
         # a strong low-frequency jammer reaches past the map: a circle larger than the frame
         # says nothing more, and a huge one makes matplotlib crawl
         r = min(r, 1_000_000.0)

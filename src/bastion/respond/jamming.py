@@ -20,12 +20,17 @@ __all__ = ["blanked", "js_db", "link_js_db", "radius_m"]
 _C = 299_792_458.0
 
 
-def fspl_db(d_m: NDArray[np.float64], f_hz: float) -> NDArray[np.float64]:
+def fspl_db(d_m: NDArray[np.float64], f_hz: float | NDArray[np.float64]
+            ) -> NDArray[np.float64]:
     return 20.0 * np.log10(4 * math.pi * np.maximum(d_m, 1.0) * f_hz / _C)
 
 
-def js_db(eirp_dbw: float, f_mhz: float, d_m: NDArray[np.float64],
+def js_db(eirp_dbw: float, f_mhz: float | NDArray[np.float64], d_m: NDArray[np.float64],
           g_rx_dbi: NDArray[np.float64], signal_dbw: NDArray[np.float64]) -> NDArray[np.float64]:
+    """J/S at a GNSS receiver: the jammer's power through free space *at the receiver's
+    frequency* (the band it jams, not the jammer's nominal ``frequency_mhz``) against the
+    satellites' signal."""
+    f_mhz = np.asarray(f_mhz, float)
     return eirp_dbw - fspl_db(d_m, f_mhz * 1e6) + g_rx_dbi - signal_dbw
 
 

@@ -49,7 +49,8 @@ JAMMER_HOLD_S = 60.0  # ASSUMED: keep radiating this long after the last candida
 SPOOF_SIDE_FRACTION = 0.5
 _LEAD_MIN_SPEED_MPS = 5.0  # ASSUMED: below this a track's heading is not judged
 # ASSUMED nominal receiver the defender plans against (it cannot know the threat's):
-NOMINAL_RX = {"g_rx_dbi": -10.0, "signal_dbw": -160.0, "threshold_db": 35.0}
+NOMINAL_RX = {"g_rx_dbi": -10.0, "signal_dbw": -160.0, "threshold_db": 35.0,
+              "gnss_mhz": 1575.42}  # GPS L1: the receiver the planner's radius is for
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class Proposal:
 
 def jammer_radius_m(eff: EffectorState, j: int) -> float:
     jam = dict(eff.jammers)[j]
-    return _radius(jam.mode, jam.eirp_dbw, jam.frequency_mhz, jam.spoof_capture_margin_db,
+    return _radius(jam.mode, jam.eirp_dbw, NOMINAL_RX["gnss_mhz"], jam.spoof_capture_margin_db,
                    NOMINAL_RX["g_rx_dbi"], NOMINAL_RX["signal_dbw"], NOMINAL_RX["threshold_db"])
 
 

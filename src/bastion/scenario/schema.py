@@ -530,7 +530,10 @@ class Jammer(_EffectorBase):
     mode: Literal["jam", "spoof"] = "jam"
     eirp_dbw: _between(-60.0, 90.0) = Field(
         7.0, description="effective isotropic radiated power, dBW (-60 … 90, 1 µW … 1 GW)")
-    frequency_mhz: _between(1.0, 100_000.0) = Field(1575.42, description="1 MHz … 100 GHz")
+    frequency_mhz: _between(1.0, 100_000.0) = Field(
+        1575.42, description="nominal frequency, 1 MHz … 100 GHz: without bands, the centre "
+        "of the one band it radiates in; the J/S at a receiver is taken at the receiver's "
+        "frequency (GNSS, control link)")
     activation_range_m: Range = Field(
         20_000.0, description="doctrine: radiate once a hostile track is within this range"
     )

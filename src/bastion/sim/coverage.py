@@ -320,7 +320,7 @@ def _jam_threshold(jam: Jammer, af: Airframe) -> float:
 
 
 def _jam_radius(jam: Jammer, af: Airframe) -> float:
-    return jam_radius_m(jam.eirp_dbw, jam.frequency_mhz, af.antenna_gain_to_jammer_dbi,
+    return jam_radius_m(jam.eirp_dbw, af.gnss_frequency_mhz, af.antenna_gain_to_jammer_dbi,
                         af.gnss_signal_dbw, _jam_threshold(jam, af))
 
 
@@ -468,7 +468,8 @@ def _footprint(jam: Jammer, xy: tuple[float, float], h: float, d: NDArray[np.flo
                          note="the link's J/S against the pilot's uplink from the launch "
                               "point: radius on the way in from there")
     thr = _jam_threshold(jam, af)
-    js = js_db(jam.eirp_dbw, jam.frequency_mhz, d, np.full(d.shape, af.antenna_gain_to_jammer_dbi),
+    js = js_db(jam.eirp_dbw, af.gnss_frequency_mhz, d,
+               np.full(d.shape, af.antenna_gain_to_jammer_dbi),
                np.full(d.shape, af.gnss_signal_dbw))
     # the simulator's tests: jam where J/S > threshold, spoof where J/S ≥ capture margin
     inside = js >= thr if jam.mode == "spoof" else js > thr

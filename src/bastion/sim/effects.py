@@ -263,7 +263,7 @@ def _reaches(blk: _Block, j: int, jam: Jammer, rows: NDArray[np.int64]) -> NDArr
 def _gnss(blk: _Block, t: float, j: int, jam: Jammer, idx: NDArray[np.int64],
           d: NDArray[np.float64], denied: NDArray[np.bool_], log: object) -> None:
     air, info, row_b = blk.air, blk.info, blk.row_block
-    js = js_db(jam.eirp_dbw, jam.frequency_mhz, d, info.antenna_gain_dbi[idx],
+    js = js_db(jam.eirp_dbw, info.gnss_mhz[idx], d, info.antenna_gain_dbi[idx],
                info.gnss_signal_dbw[idx])
     if jam.mode == "jam":
         denied[idx[js > info.js_threshold_db[idx]]] = True
@@ -305,7 +305,7 @@ def _own_aircraft(blk: _Block, t: float, step_b: NDArray[np.bool_], on: NDArray[
         reach = _reaches(blk, j, jam, rows)
         sel, rows = sel[reach], rows[reach]
         d = distances(air.pos, rows, e0.pos[j])
-        js = js_db(jam.eirp_dbw, jam.frequency_mhz, d, np.full(rows.size, _OWN_RX["g_rx_dbi"]),
+        js = js_db(jam.eirp_dbw, _OWN_RX["gnss_mhz"], d, np.full(rows.size, _OWN_RX["g_rx_dbi"]),
                    np.full(rows.size, _OWN_RX["signal_dbw"]))
         now[sel[js > _OWN_RX["threshold_db"]]] = True
     since = blk.own_jammed_since
