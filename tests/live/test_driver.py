@@ -379,3 +379,29 @@ def test_a_hundred_radars_step_without_overflow() -> None:
             drv.tick()
     assert drv.counters["reports"] == 20_000 and drv.counters["late"] == 0
     assert drv.tracker.tracks.confirmed.any()
+
+
+def test_latest_picture_does_not_wait_for_a_step(recorded: Recorded) -> None:
+    """CoT takes the newest picture the service made; a step under way (its lock held by
+    another thread) does not hold it up, where snapshot() would wait."""
+    import threading
+
+    drv, _ = free_driver(recorded)
+    first = drv.latest()  # none made yet: a new one
+    assert drv.latest() is first
+    held, done = threading.Event(), threading.Event()
+
+    def step() -> None:
+        with drv._lock:
+            held.set()
+            done.wait(10)
+
+    th = threading.Thread(target=step)
+    th.start()
+    try:
+        assert held.wait(10)
+        assert drv.latest() is first  # returned while the lock is held
+        assert not drv._lock.acquire(timeout=0.05)  # (snapshot() would block here)
+    finally:
+        done.set()
+        th.join(10)

@@ -216,6 +216,7 @@ class LiveDriver:
         # what changed, for the service's pushes: "sensors" (a report or a node's status,
         # on the caller's thread) or "picture" (the stages stepped, a person decided)
         self.on_change: Callable[[str], None] | None = None
+        self._latest: dict[str, Any] | None = None  # the last snapshot() made
         # (wall clock, latest report time seen by then), oldest first; pruned as it ages
         self._seen: deque[tuple[float, float]] = deque()
         self.tasker = tasker
@@ -680,7 +681,14 @@ class LiveDriver:
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            return self._snapshot()
+            self._latest = pic = self._snapshot()
+        return pic
+
+    def latest(self) -> dict[str, Any]:
+        """The last snapshot made (the service makes one 5 times a second), without waiting
+        for a step under way; a new one if none was made yet."""
+        pic = self._latest
+        return pic if pic is not None else self.snapshot()
 
     def _snapshot(self) -> dict[str, Any]:
         last = self._last

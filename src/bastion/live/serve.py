@@ -82,7 +82,8 @@ def cot_job(driver: Driver, url: str, site: str) -> Callable[[], Awaitable[None]
     options = CotOptions(url=url, site=site)
 
     async def run() -> None:
-        sender = CotSender(options, source=driver.snapshot)
+        # the newest picture the service pushed (never waits for a step on the loop)
+        sender = CotSender(options, source=getattr(driver, "latest", driver.snapshot))
         sender.start()
         try:
             await asyncio.Event().wait()
