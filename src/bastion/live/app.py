@@ -52,7 +52,7 @@ EngagementId = Annotated[int, PathParam(ge=0, le=MAX_ENGAGEMENT_ID)]
 class Driver(Protocol):
     """What the service needs of a LiveDriver (docs/live.md)."""
 
-    def tick(self) -> int | None: ...  # steps taken (a Replay: None)
+    def tick(self) -> None: ...
     def snapshot(self) -> dict[str, Any]: ...
     def site(self) -> dict[str, Any]: ...
     def decide(self, engagement: int, approve: bool, who: str) -> dict[str, Any]: ...
@@ -254,28 +254,23 @@ def create_app(driver: Driver, db_path: Path | str, *, static_dir: Path | None =
     async def call(fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(fn, *args) if threaded else fn(*args)
 
-    changed = {"sensors": False, "picture": False}
-    dirty = asyncio.Event()
+    sensors_changed = asyncio.Event()
 
-    def mark(what: str) -> None:
-        changed[what] = True
-        dirty.set()
-
-    def on_change(what: str) -> None:  # the driver's hook: from the loop or the step thread
+    def on_sensors() -> None:  # the driver's hook, from its caller's thread
         loop = hub.loop
-        if loop is None or what not in changed:
+        if loop is None:
             return
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if running is loop:
-            mark(what)
+            sensors_changed.set()
         else:
-            loop.call_soon_threadsafe(mark, what)
+            loop.call_soon_threadsafe(sensors_changed.set)
 
-    if hasattr(driver, "on_change"):
-        driver.on_change = on_change
+    if hasattr(driver, "on_sensors"):
+        driver.on_sensors = on_sensors
     argon_slots = asyncio.Semaphore(2)  # argon2 takes 64 MiB a verification: bound them
 
     async def ticker() -> None:
@@ -291,20 +286,17 @@ def create_app(driver: Driver, db_path: Path | str, *, static_dir: Path | None =
             await asyncio.sleep(nxt - loop.time())
 
     async def pusher() -> None:
-        """The whole picture ``picture_hz`` times a second — at once when the stages have
-        changed and the last one is that old, at the latest when the next is due; between
-        them, within ``SENSOR_PUSH_S`` of a report or a node's status, its sensor rows and
-        counters (cheap: a report's arrival shows at once, not a picture period later)."""
+        """The whole picture ``picture_hz`` times a second; between pictures, within
+        ``SENSOR_PUSH_S`` of a report or a node's status, its sensor rows and counters
+        (cheap: a report's arrival shows at once, not a picture period later)."""
         period, loop = 1.0 / picture_hz, asyncio.get_running_loop()
         last = loop.time()
         while True:
             due = last + period
-            if not (changed["picture"] and loop.time() >= due):
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(dirty.wait(), max(0.0, due - loop.time()))
-            dirty.clear()
+            with suppress(TimeoutError):
+                await asyncio.wait_for(sensors_changed.wait(), max(0.0, due - loop.time()))
             if loop.time() >= due:
-                changed["picture"] = changed["sensors"] = False
+                sensors_changed.clear()  # the picture has the sensor rows
                 last = loop.time()
                 try:
                     pic = await call(driver.snapshot)
@@ -315,18 +307,14 @@ def create_app(driver: Driver, db_path: Path | str, *, static_dir: Path | None =
                     continue
                 if hub.clients:
                     hub.picture(pic)
-            elif changed["sensors"]:
-                changed["sensors"] = False
+            else:
+                sensors_changed.clear()
                 if hub.clients:
                     try:
                         hub.sensors(driver.sensors())  # type: ignore[attr-defined]
                     except Exception:
                         log.exception("driver.sensors failed")
                 await asyncio.sleep(SENSOR_PUSH_S)  # coalesce a burst of reports
-            else:
-                # the stages changed before the picture is due: wait for it, but keep
-                # pushing sensor rows meanwhile
-                await asyncio.sleep(min(SENSOR_PUSH_S, max(0.0, due - loop.time())))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

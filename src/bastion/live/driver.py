@@ -213,9 +213,9 @@ class LiveDriver:
         self._lock = threading.RLock()
         self._inbox: deque[Detections] = deque()
         self._max_seen_s = -math.inf  # the latest report time submitted
-        # what changed, for the service's pushes: "sensors" (a report or a node's status,
-        # on the caller's thread) or "picture" (the stages stepped, a person decided)
-        self.on_change: Callable[[str], None] | None = None
+        # called (on the caller's thread) when a report or a node's status changed the
+        # picture's sensor rows: the service pushes them at once (LiveDriver.sensors())
+        self.on_sensors: Callable[[], None] | None = None
         self._latest: dict[str, Any] | None = None  # the last snapshot() made
         # (wall clock, latest report time seen by then), oldest first; pruned as it ages
         self._seen: deque[tuple[float, float]] = deque()
@@ -363,7 +363,7 @@ class LiveDriver:
         n = self.nodes.setdefault(node, {"health": "unknown", "last_report_s": None})
         n["last_report_s"] = last if n["last_report_s"] is None else max(n["last_report_s"],
                                                                          last)
-        self._changed("sensors")
+        self._sensors_changed()
 
     def _drain(self) -> None:
         """Reports waiting in the inbox into the reorder buffer (lock held)."""
@@ -372,10 +372,10 @@ class LiveDriver:
         self.counters["reports"] = self.buffer.counters["reports"]
         self.counters["late"] = self.buffer.counters["late"]
 
-    def _changed(self, what: str) -> None:
-        if self.on_change is not None:
+    def _sensors_changed(self) -> None:
+        if self.on_sensors is not None:
             try:
-                self.on_change(what)
+                self.on_sensors()
             except Exception:  # a broken viewer must not stop the C2 loop
                 self.counters["subscriber_errors"] += 1
 
@@ -385,7 +385,7 @@ class LiveDriver:
         n = self.nodes.setdefault(node, {"health": "unknown", "last_report_s": None})
         n["health"] = h if h in ("ok", "degraded", "fault") else "unknown"
         self._publish({"type": "node_status", "node": node, "health": n["health"]})
-        self._changed("sensors")
+        self._sensors_changed()
 
     def alert(self, node: str, text: str, t_s: float) -> None:
         """A node's own alert: counted and passed to subscribers; the picture's alerts stay
@@ -404,12 +404,12 @@ class LiveDriver:
         return self._assessed.get(engagement, "unknown")
 
     # ------------------------------------------------------------------ the loop
-    def tick(self) -> int:
-        """Step the stages on their grid up to the event-time clock; returns the steps
-        taken. Safe to call from a worker thread (the service does)."""
+    def tick(self) -> None:
+        """Step the stages on their grid up to the event-time clock. Safe to call from a
+        worker thread (the service does)."""
         with self._lock:
             if self.closed:
-                return 0
+                return
             self._drain()
             now = self.event_now_s()
             budget = MAX_STEPS_PER_TICK
@@ -418,10 +418,6 @@ class LiveDriver:
                 self.n_steps += 1
                 budget -= 1
             self._flush_events()
-            steps = MAX_STEPS_PER_TICK - budget
-        if steps:
-            self._changed("picture")
-        return steps
 
     def run_until(self, t_s: float) -> None:
         """Step up to session time ``t_s`` whatever the clock says (tests, replays, and
@@ -432,7 +428,6 @@ class LiveDriver:
                 self._step((self.n_steps + 1) * self.step_s, self.n_steps * self.step_s)
                 self.n_steps += 1
             self._flush_events()
-        self._changed("picture")
 
     def _step(self, t1: float, t0: float) -> None:
         self.counters["steps"] += 1
@@ -555,9 +550,7 @@ class LiveDriver:
         engagement; ``ValueError``: it is not waiting for an answer (already decided,
         expired — the countdown runs in session time — or weapons are free)."""
         with self._lock:
-            out = self._decide_locked(engagement, approve, who)
-        self._changed("picture")
-        return out
+            return self._decide_locked(engagement, approve, who)
 
     def _decide_locked(self, engagement: int, approve: bool, who: str) -> dict[str, Any]:
         e = self._engagement(engagement)
@@ -578,7 +571,6 @@ class LiveDriver:
             raise ValueError(f"weapons control {mode!r}: hold, tight or free")
         with self._lock:
             self._set_weapons_control(mode, who)
-        self._changed("picture")
 
     def _set_weapons_control(self, mode: str, who: str) -> None:
         t = self.t_s
@@ -619,7 +611,6 @@ class LiveDriver:
         the engagement's ``task``."""
         if engagement >= 0 and engagement in self.tasks:
             self.tasks[engagement] = status if status in _TASK_STATES else "unknown"
-            self._changed("picture")
 
     def subscribe(self, fn: Callable[[dict[str, Any]], None]) -> None:
         """``fn(event)`` for every event: ``{"type": "event", "kind": <event kind>, ...}``
