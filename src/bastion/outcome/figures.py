@@ -22,6 +22,7 @@ from matplotlib.patches import Circle, Polygon
 from numpy.typing import NDArray
 
 from bastion.respond.jamming import radius_m as jam_radius_m
+from bastion.respond.planner import NOMINAL_RX
 from bastion.scenario import Frame
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -104,9 +105,10 @@ def ring_radius_m(sc: Scenario, item: Any) -> tuple[float, str] | None:
     if kind in ("gun", "missile"):
         return item.max_range_m, "max range"
     if kind == "jammer":
-        margin = item.spoof_capture_margin_db if item.mode == "spoof" else 35.0
-        # at a nominal GPS L1 receiver (the planner's: respond/planner.py NOMINAL_RX)
-        r = jam_radius_m(item.eirp_dbw, 1575.42, -10.0, -160.0, margin)
+        # at the planner's nominal GPS L1 receiver
+        rx = NOMINAL_RX
+        margin = item.spoof_capture_margin_db if item.mode == "spoof" else rx["threshold_db"]
+        r = jam_radius_m(item.eirp_dbw, rx["gnss_mhz"], rx["g_rx_dbi"], rx["signal_dbw"], margin)
         # a strong low-frequency jammer reaches past the map: a circle larger than the frame
         # says nothing more, and a huge one makes matplotlib crawl
         r = min(r, 1_000_000.0)
